@@ -1,0 +1,108 @@
+"""Validation of AWS identifiers (account ids, IAM names and paths, bucket names) and ARN builders.
+
+Pure functions; they raise typed `ValidationError`s and never touch storage.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from ledger.errors import InvalidArnError, InvalidNameError
+
+_ACCOUNT = re.compile(r"^\d{12}$")
+_IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
+_PATH = re.compile(r"^/([\x21-\x7e]*/)?$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|aws|)?:(.+)$")
+_UNIQUE_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+NAME_LIMITS = {"user": 64, "group": 128, "role": 64, "policy": 128, "inline policy": 128, "session": 64}
+
+
+def check_account_id(account_id: str) -> str:
+    if not isinstance(account_id, str) or not _ACCOUNT.match(account_id):
+        raise InvalidNameError(f"invalid account id {account_id!r}: must be 12 digits", value=account_id)
+    return account_id
+
+
+def check_iam_name(kind: str, name: str) -> str:
+    limit = NAME_LIMITS[kind]
+    if not isinstance(name, str) or not (1 <= len(name) <= limit) or not _IAM_NAME.match(name):
+        raise InvalidNameError(
+            f"invalid {kind} name {name!r}: 1-{limit} characters of letters, digits and +=,.@_-",
+            value=str(name)[:200],
+        )
+    return name
+
+
+def check_path(path: str) -> str:
+    if not isinstance(path, str) or len(path) > 512 or not _PATH.match(path):
+        raise InvalidNameError(f"invalid path {path!r}: must begin and end with '/'", value=str(path)[:200])
+    return path
+
+
+def check_bucket_name(name: str) -> str:
+    if not isinstance(name, str) or not _BUCKET.match(name) or ".." in name:
+        raise InvalidNameError(
+            f"invalid bucket name {name!r}: 3-63 lowercase letters, digits, dots and hyphens",
+            value=str(name)[:200],
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Arn:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+
+def parse_arn(text: str) -> Arn:
+    if not isinstance(text, str) or len(text) > 2048 or "\x00" in text:
+        raise InvalidArnError(f"invalid ARN {str(text)[:200]!r}", value=str(text)[:200])
+    match = _ARN.match(text)
+    if not match:
+        raise InvalidArnError(
+            f"invalid ARN {text[:200]!r}: expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
+            value=text[:200],
+        )
+    return Arn(*(match.group(i) or "" for i in range(1, 6)))
+
+
+def root_arn(account_id: str) -> str:
+    return f"arn:aws:iam::{account_id}:root"
+
+
+def iam_arn(account_id: str, kind: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:{kind}{path}{name}"
+
+
+def bucket_arn(bucket: str) -> str:
+    return f"arn:aws:s3:::{bucket}"
+
+
+def object_arn(bucket: str, key: str) -> str:
+    return f"arn:aws:s3:::{bucket}/{key}"
+
+
+def session_arn(account_id: str, role_name: str, session_name: str) -> str:
+    return f"arn:aws:sts::{account_id}:assumed-role/{role_name}/{session_name}"
+
+
+def new_unique_id(prefix: str) -> str:
+    """An AWS-style immutable unique id (`AIDA...`, `AROA...`): never reused, unlike names."""
+    return prefix + "".join(secrets.choice(_UNIQUE_ID_ALPHABET) for _ in range(17))
+
+
+def new_access_key_id(temporary: bool = False) -> str:
+    return ("ASIA" if temporary else "AKIA") + "".join(secrets.choice(_UNIQUE_ID_ALPHABET) for _ in range(16))
+
+
+UNIQUE_ID_PREFIX = {"user": "AIDA", "group": "AGPA", "role": "AROA", "policy": "ANPA"}

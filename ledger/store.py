@@ -1,0 +1,306 @@
+"""Persistence of the event log on eventsourcing's built-in SQLite and PostgreSQL recorders.
+
+The recorders are extended only at their documented hook (`_insert_events`, as eventsourcing's own
+ProcessRecorder does for tracking) to record source ids in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError as RecorderIntegrityError
+from eventsourcing.persistence import OperationalError as RecorderOperationalError
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from ledger import events as ev
+from ledger.errors import ConcurrencyError, DuplicateSourceError, StoreError
+
+EVENTS_TABLE = "ledger_events"
+SOURCE_KEYS_TABLE = "ledger_source_keys"
+DEFAULT_URL = "sqlite:///ledger.db"
+_TOPIC_PREFIX = "ledger.events:"
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+@dataclass(frozen=True)
+class StoreUrl:
+    """A parsed store URL: `sqlite:///path/to.db`, `sqlite:///:memory:` or `postgresql://...`."""
+
+    url: str
+    dialect: str
+    sqlite_path: str | None = None
+    pg_params: dict[str, Any] | None = None
+    schema: str | None = None
+
+    @classmethod
+    def parse(cls, url: str | None) -> StoreUrl:
+        raw = url or os.environ.get("LEDGER_DB") or DEFAULT_URL
+        if raw.startswith("sqlite:///"):
+            path = raw[len("sqlite:///"):] or ":memory:"
+            return cls(raw, "sqlite", sqlite_path=path)
+        if raw.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            from sqlalchemy.engine import make_url
+
+            try:
+                parsed = make_url(raw.replace("postgres://", "postgresql://", 1))
+            except Exception:
+                raise StoreError(f"invalid PostgreSQL URL {raw!r}") from None
+            query = dict(parsed.query)
+            schema = str(query.pop("schema", "")) or None
+            if schema is not None and not _SCHEMA_NAME.match(schema):
+                raise StoreError(f"invalid schema name {schema!r} in store URL")
+            params = {
+                "dbname": parsed.database or "postgres",
+                "host": parsed.host or "127.0.0.1",
+                "port": parsed.port or 5432,
+                "user": parsed.username or "postgres",
+                "password": parsed.password or "",
+            }
+            return cls(raw, "postgresql", pg_params=params, schema=schema)
+        raise StoreError(
+            f"unsupported store URL {raw!r}: use sqlite:///FILE or postgresql://USER@HOST:PORT/DB"
+        )
+
+    def sqlalchemy_url(self) -> str:
+        if self.dialect == "sqlite":
+            return f"sqlite:///{self.sqlite_path}"
+        assert self.pg_params is not None
+        p = self.pg_params
+        auth = p["user"] + (f":{p['password']}" if p["password"] else "")
+        return f"postgresql+psycopg://{auth}@{p['host']}:{p['port']}/{p['dbname']}"
+
+
+class _SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {SOURCE_KEYS_TABLE} (source_key TEXT PRIMARY KEY)",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        source_keys = kwargs.get("source_keys") or ()
+        if source_keys:
+            c.executemany(
+                f"INSERT INTO {SOURCE_KEYS_TABLE} (source_key) VALUES (?)",
+                [(key,) for key in source_keys],
+            )
+        return positions
+
+    def existing_source_keys(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(keys), 500):
+                chunk = list(keys[start:start + 500])
+                c.execute(
+                    f"SELECT source_key FROM {SOURCE_KEYS_TABLE} WHERE source_key IN "
+                    f"({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                found.update(row[0] for row in c.fetchall())
+        return found
+
+
+def _postgres_recorder_class() -> type[Any]:
+    from eventsourcing.postgres import PostgresApplicationRecorder
+    from psycopg.sql import SQL, Identifier
+
+    class _PostgresLedgerRecorder(PostgresApplicationRecorder):  # type: ignore[misc]
+        def __init__(self, datastore: Any, **kwargs: Any) -> None:
+            super().__init__(datastore, **kwargs)
+            self.sql_create_statements.append(
+                SQL("CREATE TABLE IF NOT EXISTS {schema}.{table} (source_key text PRIMARY KEY)").format(
+                    schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE)
+                )
+            )
+            self._insert_source_key = SQL("INSERT INTO {schema}.{table} (source_key) VALUES (%s)").format(
+                schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE)
+            )
+            self._select_source_keys = SQL(
+                "SELECT source_key FROM {schema}.{table} WHERE source_key = ANY(%s)"
+            ).format(schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE))
+
+        def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
+            # Runs in the same transaction (and pipeline) as the events insert, on its own cursor.
+            super()._insert_events(curs, stored_events, **kwargs)
+            source_keys = kwargs.get("source_keys") or ()
+            if source_keys:
+                curs.executemany(self._insert_source_key, [(key,) for key in source_keys])
+
+        def existing_source_keys(self, keys: Sequence[str]) -> set[str]:
+            with self.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(self._select_source_keys, (list(keys),))
+                return {row["source_key"] for row in curs.fetchall()}
+
+    return _PostgresLedgerRecorder
+
+
+class EventCodec:
+    """Maps ledger events to eventsourcing `StoredEvent`s and back, upcasting old versions."""
+
+    def encode(self, event: ev.LedgerEvent) -> StoredEvent:
+        state = event.model_dump(mode="json", exclude={"originator_id", "originator_version", "position"})
+        version = type(event).class_version
+        if version > 1:
+            state["class_version"] = version
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=_TOPIC_PREFIX + type(event).__name__,
+            state=json.dumps(state, separators=(",", ":"), sort_keys=True).encode(),
+        )
+
+    def decode(
+        self, originator_id: UUID | str, originator_version: int, topic: str, state: bytes,
+        position: int | None = None,
+    ) -> ev.LedgerEvent:
+        name = topic[len(_TOPIC_PREFIX):] if topic.startswith(_TOPIC_PREFIX) else topic
+        cls = ev.EVENT_TYPES.get(name)
+        if cls is None:
+            raise StoreError(f"unknown event topic {topic!r} at position {position}")
+        data = json.loads(state)
+        stored_version = data.pop("class_version", 1)
+        while stored_version < cls.class_version:
+            getattr(cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
+            stored_version += 1
+        data["originator_id"] = originator_id
+        data["originator_version"] = originator_version
+        data["position"] = position
+        return cls.model_validate(data)
+
+
+class EventStore:
+    """The append-only event log. Positions are the recorder's notification ids."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = StoreUrl.parse(url)
+        self.codec = EventCodec()
+        try:
+            self.recorder = self._make_recorder()
+            self.recorder.create_table()
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreError(f"cannot open store {self.url.url!r}: {_first_line(error)}") from None
+
+    def _make_recorder(self) -> Any:
+        if self.url.dialect == "sqlite":
+            path = self.url.sqlite_path or ":memory:"
+            if path != ":memory:":
+                directory = os.path.dirname(os.path.abspath(path))
+                if not os.path.isdir(directory):
+                    raise StoreError(f"cannot open store {self.url.url!r}: no directory {directory}")
+            datastore = SQLiteDatastore(path if path != ":memory:" else "file::memory:?cache=shared",
+                                        lock_timeout=30)
+            return _SQLiteLedgerRecorder(datastore, events_table_name=EVENTS_TABLE)
+        from eventsourcing.postgres import PostgresDatastore
+
+        assert self.url.pg_params is not None
+        datastore = PostgresDatastore(
+            **self.url.pg_params, schema=self.url.schema or "", pool_size=2, max_overflow=4,
+            lock_timeout=30,
+        )
+        if self.url.schema:
+            with datastore.get_connection() as conn, conn.cursor() as curs:
+                from psycopg.sql import SQL, Identifier
+
+                curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(self.url.schema)))
+        return _postgres_recorder_class()(datastore, events_table_name=EVENTS_TABLE)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(
+        self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()
+    ) -> list[ev.LedgerEvent]:
+        """Record events atomically; returns them with their positions. Writes all or nothing."""
+        if not events:
+            return []
+        stored = [self.codec.encode(event) for event in events]
+        try:
+            positions = self.recorder.insert_events(stored, source_keys=list(source_keys))
+        except RecorderIntegrityError as error:
+            text = str(error)
+            if SOURCE_KEYS_TABLE in text or "source_key" in text:
+                raise DuplicateSourceError("an event with this source id is already recorded") from None
+            raise ConcurrencyError(
+                "another writer changed the same account first; nothing was written"
+            ) from None
+        except RecorderOperationalError as error:
+            raise StoreError(f"store unavailable: {_first_line(error)}") from None
+        return [event.with_position(pos) for event, pos in zip(events, positions or [], strict=False)]
+
+    def existing_source_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        return set(self.recorder.existing_source_keys(list(keys)))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read_stream(self, originator_id: UUID, after_version: int = 0) -> list[ev.LedgerEvent]:
+        """Events of one stream after `after_version`, positions not included (streams are for
+        write-side folding; use `read_log` for positions)."""
+        return [
+            self.codec.decode(s.originator_id, s.originator_version, s.topic, s.state)
+            for s in self.recorder.select_events(originator_id, gt=after_version or None)
+        ]
+
+    def read_log(
+        self, after: int = 0, limit: int = 1000, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[ev.LedgerEvent]:
+        notifications = self.recorder.select_notifications(
+            start=after, limit=limit, stop=upto, inclusive_of_start=False,
+            topics=[_TOPIC_PREFIX + t for t in topics],
+        )
+        return [
+            self.codec.decode(n.originator_id, n.originator_version, n.topic, n.state, n.id)
+            for n in notifications
+        ]
+
+    def iter_log(
+        self, after: int = 0, upto: int | None = None, batch: int = 1000, topics: Sequence[str] = ()
+    ) -> Iterator[ev.LedgerEvent]:
+        position = after
+        while True:
+            page = self.read_log(position, batch, upto, topics)
+            if not page:
+                return
+            yield from page
+            position = page[-1].position or position
+            if len(page) < batch:
+                return
+
+    def iter_records(self, after: int = 0, batch: int = 5000) -> Iterator[tuple[int, UUID, int, str, bytes]]:
+        """Raw stored records in log order, as stored (for tamper evidence)."""
+        position = after
+        while True:
+            page = self.recorder.select_notifications(start=position, limit=batch, inclusive_of_start=False)
+            if not page:
+                return
+            for n in page:
+                yield n.id, UUID(str(n.originator_id)), n.originator_version, n.topic, bytes(n.state)
+            position = page[-1].id
+            if len(page) < batch:
+                return
+
+    def max_position(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def close(self) -> None:
+        try:
+            self.recorder.datastore.close()
+        except Exception:  # noqa: BLE001 - closing must never mask the caller's own error
+            pass
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:300]
