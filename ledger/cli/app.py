@@ -1,0 +1,100 @@
+"""The `ledger` command-line application object, global options and error translation.
+
+Every failure reaches the user as one readable line and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ledger.errors import LedgerError
+from ledger.facade import Ledger
+from ledger.logging import configure_logging
+
+app = typer.Typer(
+    name="ledger", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Event-sourced permission ledger: who could do what, when, and through which path.",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_ERROR = 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliState:
+    db: str | None = None
+    json: bool = False
+    log_level: str = "warning"
+
+
+state = CliState()
+
+
+@app.callback()
+def _global_options(
+    db: str = typer.Option(None, "--db", envvar="LEDGER_DB", help="Store URL (default sqlite:///ledger.db)."),
+    log_level: str = typer.Option("warning", "--log-level", help="debug, info, warning or error."),
+    json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON output."),
+) -> None:
+    state.db = db
+    state.json = json_output
+    state.log_level = log_level
+    configure_logging(log_level)
+
+
+def open_ledger() -> Ledger:
+    return Ledger.open(state.db)
+
+
+def wants_json(flag: bool) -> bool:
+    return flag or state.json
+
+
+def emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, default=str, ensure_ascii=False) + "\n")
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point: runs the app and translates every error at the boundary."""
+    from ledger.cli import commands  # noqa: F401  (registers the commands)
+
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except LedgerError as error:
+        _print_error(f"{error.code}: {error.message}")
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the CLI boundary: a traceback is a bug for the user
+        import click
+
+        if isinstance(error, click.exceptions.Abort):
+            _print_error("aborted")
+            sys.exit(1)
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(EXIT_ERROR)
+        _print_error(f"internal error ({type(error).__name__}): {str(error).splitlines()[0][:300] if str(error) else ''}")
+        sys.exit(EXIT_ERROR)
+    sys.exit(0)
+
+
+def _print_error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)

@@ -1,0 +1,637 @@
+"""The public facade: `Ledger` composes the write side (commands → events → store) and the read
+side (projections and audit queries). It is the only library module that knows both.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from ledger import commands as cmd
+from ledger import events as ev
+from ledger import names
+from ledger.errors import (
+    ConcurrencyError,
+    DuplicateSourceError,
+    InvalidTimeError,
+    NotFoundError,
+    ValidationError,
+)
+from ledger.logging import get_logger
+from ledger.model import AccountState
+from ledger.store import EventStore
+
+log = get_logger("ledger")
+
+Drafts = dict[str, list[cmd.Draft]]
+_RETRIES = 5
+
+
+def parse_time(value: datetime | str | None, *, default_now: bool = True) -> datetime | None:
+    if value is None:
+        return datetime.now(timezone.utc) if default_now else None
+    if isinstance(value, datetime):
+        return ev.utc(value)
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidTimeError(f"invalid time {text[:64]!r}: use ISO-8601, e.g. 2024-03-01T14:00:00Z") from None
+    return ev.utc(parsed)
+
+
+class AccessKey(list[ev.LedgerEvent]):
+    """The events of `create_access_key`, plus the secret, returned once and never stored."""
+
+    def __init__(self, events: Iterable[ev.LedgerEvent], access_key_id: str, secret_access_key: str) -> None:
+        super().__init__(events)
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+
+    def __repr__(self) -> str:  # the secret must not leak through logs or tracebacks
+        return f"AccessKey(access_key_id={self.access_key_id!r}, events={len(self)})"
+
+
+class Ledger:
+    """An event-sourced permission ledger on one store (SQLite file or PostgreSQL database)."""
+
+    def __init__(self, store: EventStore, *, quotas: cmd.Quotas | None = None) -> None:
+        self.store = store
+        self.quotas = quotas or cmd.Quotas()
+        self._states: dict[str, AccountState] = {}
+
+    @classmethod
+    def open(cls, url: str | None = None, *, quotas: cmd.Quotas | None = None) -> Ledger:
+        """Open (creating if needed) the ledger at `url`; default `LEDGER_DB` or `sqlite:///ledger.db`."""
+        return cls(EventStore(url), quotas=quotas)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- unit of work
+
+    def account_state(self, account_id: str) -> AccountState:
+        """The write-side state of an account, caught up with the store."""
+        state = self._states.get(account_id)
+        if state is None:
+            state = AccountState(account_id)
+            self._states[account_id] = state
+        for event in self.store.read_stream(ev.account_stream_id(account_id), state.version):
+            state.fold(event)
+        return state
+
+    def _execute(
+        self,
+        command: str,
+        accounts: Sequence[str],
+        decide: Callable[[dict[str, AccountState]], Drafts],
+        *,
+        at: datetime | str | None = None,
+        actor: str | None = None,
+        source: ev.Source = "api",
+        source_id: str | None = None,
+    ) -> list[ev.LedgerEvent]:
+        occurred_at = parse_time(at)
+        assert occurred_at is not None
+        source_keys = [f"{source}:{source_id}"] if source_id else []
+        if source_keys and self.store.existing_source_keys(source_keys):
+            log.info("duplicate_source_ignored", command=command, source=source, source_id=source_id)
+            return []
+        for attempt in range(_RETRIES):
+            states = {account: self.account_state(account) for account in dict.fromkeys(accounts)}
+            drafts = decide(states)
+            events = self._stamp(drafts, occurred_at, actor, source, source_id)
+            if not events:
+                return []
+            try:
+                recorded = self.store.append(events, source_keys)
+            except ConcurrencyError:
+                log.info("concurrent_write_retry", command=command, attempt=attempt + 1)
+                continue
+            except DuplicateSourceError:
+                return []
+            for event in recorded:
+                self.account_state(event.account_id)
+            log.info(
+                "events_recorded", command=command, accounts=list(states),
+                events=[e.event_type for e in recorded], positions=[e.position for e in recorded],
+            )
+            return recorded
+        raise ConcurrencyError(f"{command}: gave up after {_RETRIES} concurrent modifications; nothing was written")
+
+    def _stamp(
+        self, drafts: Drafts, occurred_at: datetime, actor: str | None, source: ev.Source, source_id: str | None
+    ) -> list[ev.LedgerEvent]:
+        now = datetime.now(timezone.utc)
+        events: list[ev.LedgerEvent] = []
+        for account, account_drafts in drafts.items():
+            state = self._states[account] if account in self._states else self.account_state(account)
+            version = state.version
+            for cls, fields in account_drafts:
+                version += 1
+                events.append(cls(
+                    originator_id=ev.account_stream_id(account), originator_version=version,
+                    occurred_at=occurred_at, recorded_at=now, actor=actor or self._default_actor(account),
+                    source=source, source_id=source_id, account_id=account, **fields,
+                ))
+        return events
+
+    @staticmethod
+    def _default_actor(account: str) -> str:
+        return "aws" if account == cmd.AWS_ACCOUNT else names.root_arn(account)
+
+    def _one(
+        self, command: str, account: str, handler: Callable[[AccountState], list[cmd.Draft]], **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        self._check_account(account)
+        return self._execute(command, [account], lambda s: {account: handler(s[account])}, **meta)
+
+    @staticmethod
+    def _check_account(account: str) -> None:
+        if account != cmd.AWS_ACCOUNT:
+            names.check_account_id(account)
+
+    def _policy_owner(self, policy_arn: str) -> str:
+        try:
+            arn = names.parse_arn(policy_arn)
+        except ValidationError:
+            raise
+        if arn.service != "iam" or not arn.resource.startswith("policy/"):
+            raise ValidationError(f"{policy_arn} is not a managed policy ARN")
+        return arn.account
+
+    # ---------------------------------------------------------------- accounts
+
+    def create_account(self, account_id: str, name: str | None = None, **meta: Any) -> list[ev.LedgerEvent]:
+        """Record a new AWS account (with its root user)."""
+        return self._one("create_account", account_id, lambda s: cmd.create_account(s, name or account_id), **meta)
+
+    def attach_scp(self, account_id: str, scp_id: str, document: Any, level: int = 0, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("attach_scp", account_id, lambda s: cmd.attach_scp(s, scp_id, document, level), **meta)
+
+    def detach_scp(self, account_id: str, scp_id: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("detach_scp", account_id, lambda s: cmd.detach_scp(s, scp_id), **meta)
+
+    # ---------------------------------------------------------------- users
+
+    def create_user(self, account_id: str, name: str, path: str = "/", **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("create_user", account_id, lambda s: cmd.create_user(s, name, path), **meta)
+
+    def delete_user(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_user", account_id, lambda s: cmd.delete_user(s, name), **meta)
+
+    def set_login_profile(
+        self, account_id: str, user: str, password: str, reset_required: bool = False, **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        """Set a console password; only the fact is recorded, never the password."""
+        return self._one("set_login_profile", account_id,
+                         lambda s: cmd.set_login_profile(s, user, password, reset_required), **meta)
+
+    def remove_login_profile(self, account_id: str, user: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("remove_login_profile", account_id, lambda s: cmd.remove_login_profile(s, user), **meta)
+
+    def create_access_key(self, account_id: str, user: str, **meta: Any) -> AccessKey:
+        """Issue an access key; the secret is returned once and never stored or logged."""
+        issued: list[str] = []
+
+        def handler(state: AccountState) -> list[cmd.Draft]:
+            drafts, key_id = cmd.create_access_key(state, user, self.quotas)
+            issued[:] = [key_id]
+            return drafts
+
+        events = self._one("create_access_key", account_id, handler, **meta)
+        return AccessKey(events, issued[0] if events else "", secrets.token_urlsafe(30)[:40] if events else "")
+
+    def deactivate_access_key(self, account_id: str, user: str, access_key_id: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("deactivate_access_key", account_id,
+                         lambda s: cmd.change_access_key(s, user, access_key_id, "deactivate"), **meta)
+
+    def activate_access_key(self, account_id: str, user: str, access_key_id: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("activate_access_key", account_id,
+                         lambda s: cmd.change_access_key(s, user, access_key_id, "activate"), **meta)
+
+    def delete_access_key(self, account_id: str, user: str, access_key_id: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_access_key", account_id,
+                         lambda s: cmd.change_access_key(s, user, access_key_id, "delete"), **meta)
+
+    def tag_user(self, account_id: str, user: str, tags: dict[str, str], **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("tag_user", account_id, lambda s: cmd.tag_principal(s, "user", user, tags), **meta)
+
+    def tag_role(self, account_id: str, role: str, tags: dict[str, str], **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("tag_role", account_id, lambda s: cmd.tag_principal(s, "role", role, tags), **meta)
+
+    # ---------------------------------------------------------------- groups
+
+    def create_group(self, account_id: str, name: str, path: str = "/", **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("create_group", account_id, lambda s: cmd.create_group(s, name, path), **meta)
+
+    def delete_group(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_group", account_id, lambda s: cmd.delete_group(s, name), **meta)
+
+    def add_user_to_group(self, account_id: str, user: str, group: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("add_user_to_group", account_id,
+                         lambda s: cmd.add_user_to_group(s, user, group, self.quotas), **meta)
+
+    def remove_user_from_group(self, account_id: str, user: str, group: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("remove_user_from_group", account_id,
+                         lambda s: cmd.remove_user_from_group(s, user, group), **meta)
+
+    # ---------------------------------------------------------------- roles and providers
+
+    def create_role(
+        self, account_id: str, name: str, trust_policy: Any, path: str = "/",
+        max_session_duration: int = 3600, description: str | None = None, **meta: Any,
+    ) -> list[ev.LedgerEvent]:
+        return self._one("create_role", account_id, lambda s: cmd.create_role(
+            s, name, trust_policy, path, max_session_duration, description, self.quotas), **meta)
+
+    def delete_role(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_role", account_id, lambda s: cmd.delete_role(s, name), **meta)
+
+    def update_assume_role_policy(self, account_id: str, role: str, trust_policy: Any, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("update_assume_role_policy", account_id,
+                         lambda s: cmd.update_trust_policy(s, role, trust_policy), **meta)
+
+    def create_saml_provider(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("create_saml_provider", account_id,
+                         lambda s: cmd.create_identity_provider(s, "SAML", name, ()), **meta)
+
+    def create_oidc_provider(
+        self, account_id: str, url: str, client_ids: Sequence[str] = (), **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        return self._one("create_oidc_provider", account_id,
+                         lambda s: cmd.create_identity_provider(s, "OIDC", url, tuple(client_ids)), **meta)
+
+    def delete_identity_provider(self, account_id: str, provider_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_identity_provider", account_id,
+                         lambda s: cmd.delete_identity_provider(s, provider_arn), **meta)
+
+    # ---------------------------------------------------------------- managed and inline policies
+
+    def create_policy(
+        self, account_id: str, name: str, document: Any, path: str = "/", **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        """Create a customer managed policy (version v1, the default)."""
+        return self._one("create_policy", account_id, lambda s: cmd.create_policy(s, name, document, path), **meta)
+
+    def register_aws_managed_policy(self, name: str, document: Any, path: str = "/", **meta: Any) -> list[ev.LedgerEvent]:
+        """Record an AWS-managed policy (`arn:aws:iam::aws:policy/NAME`) so it can be attached."""
+        return self._one("register_aws_managed_policy", cmd.AWS_ACCOUNT,
+                         lambda s: cmd.create_policy(s, name, document, path), **meta)
+
+    def delete_policy(self, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        owner = self._policy_owner(policy_arn)
+        return self._one("delete_policy", owner, lambda s: cmd.delete_policy(s, policy_arn), **meta)
+
+    def create_policy_version(
+        self, policy_arn: str, document: Any, set_as_default: bool = False, **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        owner = self._policy_owner(policy_arn)
+        return self._one("create_policy_version", owner, lambda s: cmd.create_policy_version(
+            s, policy_arn, document, set_as_default, self.quotas)[0], **meta)
+
+    def delete_policy_version(self, policy_arn: str, version_id: str, **meta: Any) -> list[ev.LedgerEvent]:
+        owner = self._policy_owner(policy_arn)
+        return self._one("delete_policy_version", owner,
+                         lambda s: cmd.delete_policy_version(s, policy_arn, version_id), **meta)
+
+    def set_default_policy_version(self, policy_arn: str, version_id: str, **meta: Any) -> list[ev.LedgerEvent]:
+        owner = self._policy_owner(policy_arn)
+        return self._one("set_default_policy_version", owner,
+                         lambda s: cmd.set_default_policy_version(s, policy_arn, version_id), **meta)
+
+    def _attach(self, kind: str, account_id: str, name: str, policy_arn: str, meta: dict[str, Any]) -> list[ev.LedgerEvent]:
+        self._check_account(account_id)
+        owner = self._policy_owner(policy_arn)
+        if owner not in (account_id, cmd.AWS_ACCOUNT):
+            raise ValidationError(f"{policy_arn} belongs to account {owner}; managed policies attach only in their own account")
+        return self._execute(f"attach_{kind}_policy", [account_id, owner], lambda s: {
+            account_id: cmd.attach_policy(s[account_id], s[owner], kind, name, policy_arn, self.quotas)
+        }, **meta)
+
+    def attach_user_policy(self, account_id: str, user: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._attach("user", account_id, user, policy_arn, meta)
+
+    def attach_group_policy(self, account_id: str, group: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._attach("group", account_id, group, policy_arn, meta)
+
+    def attach_role_policy(self, account_id: str, role: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._attach("role", account_id, role, policy_arn, meta)
+
+    def detach_user_policy(self, account_id: str, user: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("detach_user_policy", account_id, lambda s: cmd.detach_policy(s, "user", user, policy_arn), **meta)
+
+    def detach_group_policy(self, account_id: str, group: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("detach_group_policy", account_id, lambda s: cmd.detach_policy(s, "group", group, policy_arn), **meta)
+
+    def detach_role_policy(self, account_id: str, role: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("detach_role_policy", account_id, lambda s: cmd.detach_policy(s, "role", role, policy_arn), **meta)
+
+    def put_user_policy(self, account_id: str, user: str, policy_name: str, document: Any, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("put_user_policy", account_id,
+                         lambda s: cmd.put_inline_policy(s, "user", user, policy_name, document), **meta)
+
+    def put_group_policy(self, account_id: str, group: str, policy_name: str, document: Any, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("put_group_policy", account_id,
+                         lambda s: cmd.put_inline_policy(s, "group", group, policy_name, document), **meta)
+
+    def put_role_policy(self, account_id: str, role: str, policy_name: str, document: Any, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("put_role_policy", account_id,
+                         lambda s: cmd.put_inline_policy(s, "role", role, policy_name, document), **meta)
+
+    def delete_user_policy(self, account_id: str, user: str, policy_name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_user_policy", account_id,
+                         lambda s: cmd.delete_inline_policy(s, "user", user, policy_name), **meta)
+
+    def delete_group_policy(self, account_id: str, group: str, policy_name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_group_policy", account_id,
+                         lambda s: cmd.delete_inline_policy(s, "group", group, policy_name), **meta)
+
+    def delete_role_policy(self, account_id: str, role: str, policy_name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_role_policy", account_id,
+                         lambda s: cmd.delete_inline_policy(s, "role", role, policy_name), **meta)
+
+    def _boundary(self, kind: str, account_id: str, name: str, policy_arn: str, meta: dict[str, Any]) -> list[ev.LedgerEvent]:
+        self._check_account(account_id)
+        owner = self._policy_owner(policy_arn)
+        if owner not in (account_id, cmd.AWS_ACCOUNT):
+            raise ValidationError(f"{policy_arn} belongs to account {owner}; a boundary must be in the same account")
+        return self._execute(f"put_{kind}_permissions_boundary", [account_id, owner], lambda s: {
+            account_id: cmd.set_boundary(s[account_id], s[owner], kind, name, policy_arn)
+        }, **meta)
+
+    def put_user_permissions_boundary(self, account_id: str, user: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._boundary("user", account_id, user, policy_arn, meta)
+
+    def put_role_permissions_boundary(self, account_id: str, role: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._boundary("role", account_id, role, policy_arn, meta)
+
+    def delete_user_permissions_boundary(self, account_id: str, user: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_user_permissions_boundary", account_id, lambda s: cmd.remove_boundary(s, "user", user), **meta)
+
+    def delete_role_permissions_boundary(self, account_id: str, role: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_role_permissions_boundary", account_id, lambda s: cmd.remove_boundary(s, "role", role), **meta)
+
+    # ---------------------------------------------------------------- buckets
+
+    def _bucket_owners(self) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        for event in self.store.iter_log(topics=["BucketCreated", "BucketDeleted"]):
+            if isinstance(event, ev.BucketCreated):
+                owners[event.bucket_name] = event.account_id
+            elif isinstance(event, ev.BucketDeleted):
+                owners.pop(event.bucket_name, None)
+        return owners
+
+    def bucket_owner(self, bucket: str) -> str:
+        owner = self._bucket_owners().get(bucket)
+        if owner is None:
+            raise NotFoundError(f"bucket {bucket!r} does not exist", entity=bucket)
+        return owner
+
+    def create_bucket(
+        self, account_id: str, name: str, region: str = "us-east-1",
+        object_ownership: str = "BucketOwnerEnforced", **meta: Any,
+    ) -> list[ev.LedgerEvent]:
+        """Create an S3 bucket; since April 2023 new buckets default to BucketOwnerEnforced."""
+        return self._one("create_bucket", account_id, lambda s: cmd.create_bucket(
+            s, name, region, object_ownership, taken=name in self._bucket_owners()), **meta)
+
+    def delete_bucket(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
+        return self._one("delete_bucket", account_id, lambda s: cmd.delete_bucket(s, name), **meta)
+
+    def put_bucket_policy(self, bucket: str, document: Any, **meta: Any) -> list[ev.LedgerEvent]:
+        owner = self.bucket_owner(bucket)
+        return self._one("put_bucket_policy", owner, lambda s: cmd.put_bucket_policy(s, bucket, document), **meta)
+
+    def delete_bucket_policy(self, bucket: str, **meta: Any) -> list[ev.LedgerEvent]:
+        owner = self.bucket_owner(bucket)
+        return self._one("delete_bucket_policy", owner, lambda s: cmd.delete_bucket_policy(s, bucket), **meta)
+
+    def put_bucket_ownership_controls(self, bucket: str, object_ownership: str, **meta: Any) -> list[ev.LedgerEvent]:
+        owner = self.bucket_owner(bucket)
+        return self._one("put_bucket_ownership_controls", owner,
+                         lambda s: cmd.change_ownership(s, bucket, object_ownership), **meta)
+
+    # ---------------------------------------------------------------- sessions
+
+    def _resolve_caller(self, caller_arn: str) -> tuple[str, str | None, str | None]:
+        """(account, unique id, parent session id) of a caller ARN known to the ledger."""
+        if "." in caller_arn and caller_arn.endswith(".amazonaws.com"):
+            return "", None, None
+        arn = names.parse_arn(caller_arn)
+        state = self.account_state(arn.account)
+        cmd.require_account(state)
+        if arn.service == "iam" and arn.resource == "root":
+            return arn.account, arn.account, None
+        if arn.service == "iam" and arn.resource.startswith("user/"):
+            user = cmd.require_user(state, arn.resource.rsplit("/", 1)[-1])
+            return arn.account, user.user_id, None
+        if arn.service == "sts" and arn.resource.startswith("assumed-role/"):
+            session = next((s for s in state.sessions.values() if s.arn == caller_arn), None)
+            if session is None:
+                raise NotFoundError(f"no session {caller_arn} was issued", entity=caller_arn)
+            return arn.account, session.role_id, session.session_id
+        if arn.service == "iam" and arn.resource.startswith("role/"):
+            role = cmd.require_role(state, arn.resource.rsplit("/", 1)[-1])
+            return arn.account, role.role_id, None
+        raise ValidationError(f"{caller_arn} cannot assume a role")
+
+    def assume_role(
+        self, caller_arn: str, role_arn: str, session_name: str, duration_seconds: int = 3600, *,
+        session_policy: Any = None, source_identity: str | None = None, via: ev.AssumptionKind = "AssumeRole",
+        provider_arn: str | None = None, **meta: Any,
+    ) -> list[ev.LedgerEvent]:
+        """Issue a role session to `caller_arn` (a user, a session for chaining, a service principal,
+        or a federated identity through `provider_arn`). Trust is enforced in enforcing mode."""
+        arn = names.parse_arn(role_arn)
+        if arn.service != "iam" or not arn.resource.startswith("role/"):
+            raise ValidationError(f"{role_arn} is not a role ARN")
+        names.check_iam_name("session", session_name)
+        if source_identity is not None and not 2 <= len(source_identity) <= 64:
+            raise ValidationError("source identity must be 2-64 characters")
+        session_doc = cmd.validate_policy(session_policy, "session") if session_policy is not None else None
+        if via in ("AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"):
+            caller_account, caller_id, parent = arn.account, None, None
+        else:
+            caller_account, caller_id, parent = self._resolve_caller(caller_arn)
+        account = arn.account
+        issued_at = parse_time(meta.get("at"))
+        assert issued_at is not None
+
+        def decide(states: dict[str, AccountState]) -> Drafts:
+            state = states[account]
+            role = cmd.require_role(state, arn.resource.rsplit("/", 1)[-1])
+            if provider_arn is not None and provider_arn not in state.providers:
+                raise NotFoundError(f"identity provider {provider_arn} does not exist", entity=provider_arn)
+            cmd.check_session_duration(duration_seconds, role, parent is not None, self.quotas)
+            return {account: [(ev.RoleAssumed, {
+                "session_id": f"{role.role_id}:{session_name}:{secrets.token_hex(6)}",
+                "role_id": role.role_id, "role_arn": role.arn, "session_name": session_name,
+                "session_arn": names.session_arn(account, role.name, session_name),
+                "caller_arn": caller_arn, "caller_principal_id": caller_id,
+                "caller_account": caller_account or None, "via": via, "provider_arn": provider_arn,
+                "issued_at": issued_at, "expires_at": cmd.session_expiry(issued_at, duration_seconds),
+                "session_policy": session_doc, "source_identity": source_identity,
+                "access_key_id": names.new_access_key_id(temporary=True), "parent_session_id": parent,
+            })]}
+
+        return self._execute("assume_role", [account], decide, **meta)
+
+    def revoke_role_sessions(self, account_id: str, role: str, **meta: Any) -> list[ev.LedgerEvent]:
+        """Invalidate every session of the role issued before now (or `at`)."""
+        revoked_before = parse_time(meta.get("at"))
+
+        def handler(state: AccountState) -> list[cmd.Draft]:
+            found = cmd.require_role(state, role)
+            return [(ev.SessionsRevoked, {"role_id": found.role_id, "role_arn": found.arn, "revoked_before": revoked_before})]
+
+        return self._one("revoke_role_sessions", account_id, handler, **meta)
+
+    def get_federation_token(
+        self, account_id: str, user: str, name: str, duration_seconds: int = 43200,
+        session_policy: Any = None, **meta: Any,
+    ) -> list[ev.LedgerEvent]:
+        names.check_iam_name("session", name)
+        if not 900 <= duration_seconds <= self.quotas.federation_token_max_seconds:
+            raise ValidationError(f"federation token duration must be 900-{self.quotas.federation_token_max_seconds}s")
+        session_doc = cmd.validate_policy(session_policy, "session") if session_policy is not None else None
+        issued_at = parse_time(meta.get("at"))
+        assert issued_at is not None
+
+        def handler(state: AccountState) -> list[cmd.Draft]:
+            found = cmd.require_user(state, user)
+            return [(ev.FederationTokenIssued, {
+                "session_id": f"{found.user_id}:{name}:{secrets.token_hex(6)}", "user_id": found.user_id,
+                "user_arn": found.arn, "federated_user_arn": f"arn:aws:sts::{account_id}:federated-user/{name}",
+                "issued_at": issued_at, "expires_at": cmd.session_expiry(issued_at, duration_seconds),
+                "session_policy": session_doc, "access_key_id": names.new_access_key_id(temporary=True),
+            })]
+
+        return self._one("get_federation_token", account_id, handler, **meta)
+
+    # ---------------------------------------------------------------- MediaConvert
+
+    def create_job(
+        self, account_id: str, creator_arn: str, role_arn: str, *, outputs: Sequence[str],
+        inputs: Sequence[str] = (), queue: str = "Default", region: str = "us-east-1", **meta: Any,
+    ) -> list[ev.LedgerEvent]:
+        """Create a MediaConvert job in `account_id`, passing `role_arn` as its service role."""
+        self._check_account(account_id)
+        creator_account, creator_id, _ = self._resolve_caller(creator_arn)
+        if creator_account != account_id:
+            raise ValidationError(f"{creator_arn} is not a principal of account {account_id}")
+        role = names.parse_arn(role_arn)
+        if role.service != "iam" or not role.resource.startswith("role/"):
+            raise ValidationError(f"{role_arn} is not a role ARN")
+        if role.account != account_id:
+            raise ValidationError("MediaConvert can only be passed a role of the job's own account")
+        for destination in [*inputs, *outputs]:
+            if not isinstance(destination, str) or not destination.startswith("s3://") or len(destination) < 6:
+                raise ValidationError(f"{str(destination)[:200]!r} is not an s3:// location")
+        queue_arn = queue if queue.startswith("arn:") else f"arn:aws:mediaconvert:{region}:{account_id}:queues/{queue}"
+
+        def handler(state: AccountState) -> list[cmd.Draft]:
+            found = cmd.require_role(state, role.resource.rsplit("/", 1)[-1])
+            job_id = f"{int(datetime.now(timezone.utc).timestamp() * 1000)}-{secrets.token_hex(3)}"
+            return [(ev.JobCreated, {
+                "job_id": job_id, "job_arn": f"arn:aws:mediaconvert:{region}:{account_id}:jobs/{job_id}",
+                "region": region, "creator_arn": creator_arn, "creator_principal_id": creator_id,
+                "queue_arn": queue_arn, "role_id": found.role_id, "role_arn": found.arn,
+                "inputs": tuple(inputs), "outputs": tuple(outputs),
+            })]
+
+        return self._one("create_job", account_id, handler, **meta)
+
+    def write_output(
+        self, job_arn: str, bucket: str, key: str, *, acl: str | None = None,
+        writer_session_arn: str | None = None, **meta: Any,
+    ) -> list[ev.LedgerEvent]:
+        """Record that a job's service role wrote `key` into `bucket` (possibly another account's)."""
+        job = names.parse_arn(job_arn)
+        if job.service != "mediaconvert" or not job.resource.startswith("jobs/"):
+            raise ValidationError(f"{job_arn} is not a MediaConvert job ARN")
+        if not key or len(key.encode()) > 1024:
+            raise ValidationError("object key must be 1-1024 bytes")
+        if acl is not None and acl not in _CANNED_ACLS:
+            raise ValidationError(f"unknown canned ACL {acl!r}")
+        bucket_account = self.bucket_owner(bucket)
+        job_account = job.account
+        job_state = self.account_state(job_account)
+        found = job_state.jobs.get(job.resource.split("/", 1)[1])
+        if found is None:
+            raise NotFoundError(f"job {job_arn} does not exist", entity=job_arn)
+        role_name = found.role_arn.rsplit("/", 1)[-1]
+        writer_arn = writer_session_arn or names.session_arn(job_account, role_name, "MediaConvert")
+        session = next((s for s in job_state.sessions.values() if s.arn == writer_arn), None)
+
+        def decide(states: dict[str, AccountState]) -> Drafts:
+            target = cmd.require_bucket(states[bucket_account], bucket)
+            owner = cmd.resulting_owner(bucket_account, job_account, target.object_ownership, acl)
+            return {bucket_account: [(ev.OutputWritten, {
+                "bucket_name": bucket, "bucket_arn": target.arn, "key": key,
+                "object_arn": names.object_arn(bucket, key), "writer_arn": writer_arn,
+                "writer_account": job_account, "writer_session_id": session.session_id if session else None,
+                "job_id": found.job_id, "job_arn": found.arn, "acl": acl,
+                "object_ownership": target.object_ownership, "owner_account": owner,
+            })]}
+
+        meta.setdefault("actor", writer_arn)
+        return self._execute("write_output", [bucket_account], decide, **meta)
+
+    # ---------------------------------------------------------------- observed facts and reading
+
+    def record(
+        self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()
+    ) -> list[ev.LedgerEvent]:
+        """Append already-built facts (imports), atomically; versions are (re)assigned here."""
+        for _ in range(_RETRIES):
+            restamped: list[ev.LedgerEvent] = []
+            versions: dict[str, int] = {}
+            for event in events:
+                account = event.account_id
+                if account not in versions:
+                    versions[account] = self.account_state(account).version
+                versions[account] += 1
+                restamped.append(event.model_copy(update={
+                    "originator_id": ev.account_stream_id(account), "originator_version": versions[account],
+                }))
+            try:
+                recorded = self.store.append(restamped, source_keys)
+            except ConcurrencyError:
+                continue
+            for account in versions:
+                self.account_state(account)
+            return recorded
+        raise ConcurrencyError("gave up appending facts after repeated concurrent modifications")
+
+    def events(self, after: int = 0, upto: int | None = None) -> Iterable[ev.LedgerEvent]:
+        """Every recorded event in log order."""
+        return self.store.iter_log(after=after, upto=upto)
+
+    def history(self, entity: str) -> list[ev.LedgerEvent]:
+        """Every event that touched `entity` (an ARN, a unique id, an access key id or an account id)."""
+        wanted = {entity, f"account:{entity}"} if names_is_account(entity) else {entity}
+        matched: list[ev.LedgerEvent] = []
+        for event in self.store.iter_log():
+            if wanted.intersection(event.entity_refs()):
+                matched.append(event)
+        return matched
+
+
+def names_is_account(text: str) -> bool:
+    return len(text) == 12 and text.isdigit()
+
+
+_CANNED_ACLS = {
+    "private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
+    "bucket-owner-read", "bucket-owner-full-control",
+}
