@@ -1,0 +1,45 @@
+"""The pure AWS IAM policy engine: parse, compile and evaluate policies; simulate scenarios.
+
+It never touches a database, clock, logger, network or file: callers pass everything in.
+"""
+
+from ledger.policy.arn import Arn, PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
+from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
+from ledger.policy.document import PolicyDocument, PolicyType, parse_policy
+from ledger.policy.evaluator import (
+    CompiledPolicy,
+    PolicyEntry,
+    PolicySet,
+    Request,
+    compile_policy,
+    derived_context,
+    evaluate,
+)
+from ledger.policy.matching import arn_match, wildcard_match
+from ledger.policy.simulate import run_simulate, simulate_lines, simulate_scenario
+
+__all__ = [
+    "Arn",
+    "CompiledPolicy",
+    "Decision",
+    "EvalDecision",
+    "MatchedStatement",
+    "PolicyDocument",
+    "PolicyEntry",
+    "PolicySet",
+    "PolicyType",
+    "PrincipalKind",
+    "Request",
+    "RequestPrincipal",
+    "arn_match",
+    "compile_policy",
+    "derived_context",
+    "evaluate",
+    "parse_arn",
+    "parse_policy",
+    "principal_from_arn",
+    "run_simulate",
+    "simulate_lines",
+    "simulate_scenario",
+    "wildcard_match",
+]
