@@ -1,0 +1,135 @@
+"""The MediaConvert access-control story of the AWS guide, recorded as commands on a ledger.
+
+Used by `ledger demo`, by the README tour and by tests; dates are fixed so answers are stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ledger.facade import Ledger
+
+MEDIA = "111122223333"  # runs MediaConvert jobs
+ARCHIVE = "444455556666"  # owns the output bucket
+OUTPUT_BUCKET = "archive-media-out"
+INPUT_BUCKET = "media-in-111122223333"
+ROLE_ARN = f"arn:aws:iam::{MEDIA}:role/MediaConvertRole"
+SUBMIT_POLICY_ARN = f"arn:aws:iam::{MEDIA}:policy/MediaConvertSubmitJobs"
+
+MEDIACONVERT_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Service": "mediaconvert.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": MEDIA}},
+    }],
+}
+SUBMIT_JOBS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "SubmitJobs", "Effect": "Allow",
+         "Action": ["mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:ListJobs"],
+         "Resource": "*"},
+        {"Sid": "PassTheMediaConvertRole", "Effect": "Allow", "Action": "iam:PassRole",
+         "Resource": ROLE_ARN,
+         "Condition": {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}},
+    ],
+}
+ROLE_S3_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Sid": "ReadInputs", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:aws:s3:::{INPUT_BUCKET}", f"arn:aws:s3:::{INPUT_BUCKET}/*"]},
+        {"Sid": "WriteOutputs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+         "Resource": f"arn:aws:s3:::{OUTPUT_BUCKET}/*"},
+    ],
+}
+CROSS_ACCOUNT_BUCKET_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Sid": "MediaAccountWritesOutputs", "Effect": "Allow",
+        "Principal": {"AWS": ROLE_ARN},
+        "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+        "Resource": f"arn:aws:s3:::{OUTPUT_BUCKET}/*",
+        "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+    }],
+}
+ADMIN = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "Administrator", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+ARCHIVE_READERS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "ReadArchive", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+                   "Resource": [f"arn:aws:s3:::{OUTPUT_BUCKET}", f"arn:aws:s3:::{OUTPUT_BUCKET}/*"]}],
+}
+
+
+@dataclass(frozen=True)
+class StoryFacts:
+    """Times and ARNs the demo's questions refer to."""
+
+    before_grant: str = "2024-02-20T09:00:00Z"
+    while_granted: str = "2024-03-01T14:00:00Z"
+    after_revoke: str = "2024-03-20T09:00:00Z"
+    job_arn: str = ""
+    first_output: str = ""
+    second_output: str = ""
+    admin_arn: str = f"arn:aws:iam::{MEDIA}:user/admin"
+    alice_arn: str = f"arn:aws:iam::{MEDIA}:user/alice"
+    bob_arn: str = f"arn:aws:iam::{MEDIA}:user/bob"
+
+
+def record_story(ledger: Ledger) -> StoryFacts:
+    """Record the guide's story: two accounts, an administrator granting and later revoking,
+    users in a group, a service role passed to a job, and outputs written into the other
+    account's bucket under its bucket policy and Object Ownership setting."""
+    admin = f"arn:aws:iam::{MEDIA}:user/admin"
+    ledger.create_account(MEDIA, "media-production", at="2024-01-02T09:00:00Z")
+    ledger.create_account(ARCHIVE, "media-archive", at="2024-01-02T09:05:00Z")
+    ledger.create_user(MEDIA, "admin", at="2024-01-02T10:00:00Z")
+    ledger.put_user_policy(MEDIA, "admin", "AdministratorAccess", ADMIN, at="2024-01-02T10:01:00Z")
+    ledger.set_login_profile(MEDIA, "admin", "correct horse battery", at="2024-01-02T10:02:00Z")
+    ledger.create_bucket(MEDIA, INPUT_BUCKET, object_ownership="BucketOwnerEnforced",
+                         at="2024-01-03T09:00:00Z", actor=admin)
+    ledger.create_bucket(ARCHIVE, OUTPUT_BUCKET, object_ownership="BucketOwnerPreferred",
+                         at="2024-01-03T09:30:00Z")
+    ledger.put_bucket_policy(OUTPUT_BUCKET, CROSS_ACCOUNT_BUCKET_POLICY, at="2024-01-03T09:31:00Z")
+    ledger.create_user(ARCHIVE, "librarian", at="2024-01-03T09:40:00Z")
+    ledger.put_user_policy(ARCHIVE, "librarian", "ReadArchive", ARCHIVE_READERS, at="2024-01-03T09:41:00Z")
+
+    ledger.create_role(MEDIA, "MediaConvertRole", MEDIACONVERT_TRUST, at="2024-01-04T09:00:00Z", actor=admin,
+                       description="Service role MediaConvert assumes to read inputs and write outputs")
+    ledger.put_role_policy(MEDIA, "MediaConvertRole", "S3Access", ROLE_S3_ACCESS, at="2024-01-04T09:01:00Z", actor=admin)
+    ledger.create_policy(MEDIA, "MediaConvertSubmitJobs", SUBMIT_JOBS, at="2024-01-04T09:02:00Z", actor=admin)
+    ledger.create_group(MEDIA, "video-editors", at="2024-01-04T09:03:00Z", actor=admin)
+    ledger.create_user(MEDIA, "alice", at="2024-01-05T09:00:00Z", actor=admin)
+    ledger.create_user(MEDIA, "bob", at="2024-01-05T09:01:00Z", actor=admin)
+    ledger.create_access_key(MEDIA, "alice", at="2024-01-05T09:02:00Z", actor=admin)
+    ledger.add_user_to_group(MEDIA, "alice", "video-editors", at="2024-01-05T09:03:00Z", actor=admin)
+    ledger.add_user_to_group(MEDIA, "bob", "video-editors", at="2024-01-05T09:04:00Z", actor=admin)
+    # The administrator grants job submission to the group on 2024-02-26 ...
+    ledger.attach_group_policy(MEDIA, "video-editors", SUBMIT_POLICY_ARN, at="2024-02-26T10:00:00Z", actor=admin)
+
+    job = ledger.create_job(
+        MEDIA, f"arn:aws:iam::{MEDIA}:user/alice", ROLE_ARN,
+        inputs=[f"s3://{INPUT_BUCKET}/raw/keynote.mov"],
+        outputs=[f"s3://{OUTPUT_BUCKET}/renditions/keynote/"],
+        at="2024-03-01T14:05:00Z", actor=f"arn:aws:iam::{MEDIA}:user/alice",
+    )[0]
+    ledger.assume_role("mediaconvert.amazonaws.com", ROLE_ARN, "MediaConvert", 3600,
+                       at="2024-03-01T14:05:01Z", actor="mediaconvert.amazonaws.com")
+    first = ledger.write_output(job.job_arn, OUTPUT_BUCKET, "renditions/keynote/keynote_1080p.mp4",  # type: ignore[attr-defined]
+                                acl="bucket-owner-full-control", at="2024-03-01T14:09:00Z")[0]
+    second = ledger.write_output(job.job_arn, OUTPUT_BUCKET, "renditions/keynote/keynote_720p.mp4",  # type: ignore[attr-defined]
+                                 acl=None, at="2024-03-01T14:09:30Z")[0]
+
+    # ... and revokes it for bob on 2024-03-15, while the archive account takes every object.
+    ledger.remove_user_from_group(MEDIA, "bob", "video-editors", at="2024-03-15T10:00:00Z", actor=admin)
+    ledger.put_bucket_ownership_controls(OUTPUT_BUCKET, "BucketOwnerEnforced", at="2024-03-18T10:00:00Z")
+    return StoryFacts(
+        job_arn=job.job_arn,  # type: ignore[attr-defined]
+        first_output=first.object_arn,  # type: ignore[attr-defined]
+        second_output=second.object_arn,  # type: ignore[attr-defined]
+    )

@@ -1,0 +1,37 @@
+"""Shared fixtures: the same behaviour suite runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_ENV = "LEDGER_TEST_POSTGRES_URL"
+
+
+def postgres_base_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+def _drop_schema(base_url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[str]:
+    """A fresh, empty store URL on each backend (PostgreSQL in a private schema)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/ledger.db"
+        return
+    base = postgres_base_url()
+    if base is None:
+        pytest.skip(f"{POSTGRES_ENV} is not set; PostgreSQL tests need a server URL")
+    schema = "t_" + uuid.uuid4().hex[:16]
+    separator = "&" if "?" in base else "?"
+    yield f"{base}{separator}schema={schema}"
+    _drop_schema(base, schema)
