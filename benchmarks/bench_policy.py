@@ -1,0 +1,229 @@
+"""Benchmark of the policy engine: µs per decision (50 statements, warm), simulate throughput,
+and cedarpy on an equivalent Allow/Deny policy set over the same requests.
+
+Run: python -m benchmarks.bench_policy [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from typing import Any
+
+from ledger.policy import (
+    PolicyEntry,
+    PolicySet,
+    PolicyType,
+    Request,
+    compile_policy,
+    evaluate,
+    parse_policy,
+    principal_from_arn,
+    simulate_lines,
+)
+
+ACCOUNT = "111122223333"
+PRINCIPAL = f"arn:aws:iam::{ACCOUNT}:user/alice"
+SERVICES = {
+    "s3": ["GetObject", "PutObject", "DeleteObject", "ListBucket", "GetBucketPolicy"],
+    "ec2": ["DescribeInstances", "StartInstances", "StopInstances", "DescribeVolumes"],
+    "sqs": ["SendMessage", "ReceiveMessage", "DeleteMessage", "GetQueueUrl"],
+    "dynamodb": ["GetItem", "PutItem", "Query", "Scan", "DeleteItem"],
+    "mediaconvert": ["CreateJob", "GetJob", "ListJobs", "ListQueues"],
+    "kms": ["Decrypt", "Encrypt", "GenerateDataKey"],
+    "logs": ["PutLogEvents", "CreateLogStream", "GetLogEvents"],
+    "lambda": ["InvokeFunction", "GetFunction", "UpdateFunctionCode"],
+}
+
+
+def _resource(rng: random.Random, svc: str, wildcard: bool) -> str:
+    n = rng.randrange(8)
+    if svc == "s3":
+        return f"arn:aws:s3:::bucket-{n}/{'*' if wildcard else f'key-{rng.randrange(5)}'}"
+    if svc == "ec2":
+        return f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{'*' if wildcard else f'i-{n:04d}'}"
+    if svc == "sqs":
+        return f"arn:aws:sqs:us-east-1:{ACCOUNT}:queue-{'*' if wildcard else n}"
+    if svc == "dynamodb":
+        return f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{'t*' if wildcard else f't{n}'}"
+    if svc == "mediaconvert":
+        return f"arn:aws:mediaconvert:us-east-1:{ACCOUNT}:queues/{'*' if wildcard else f'q{n}'}"
+    if svc == "kms":
+        return f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{'*' if wildcard else f'k{n}'}"
+    if svc == "logs":
+        return f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{'*' if wildcard else f'g{n}'}"
+    return f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{'*' if wildcard else f'f{n}'}"
+
+
+def make_statements(rng: random.Random, count: int = 50) -> list[dict[str, Any]]:
+    """`count` statements: exact and wildcard actions, ARN patterns, some Deny, some conditions."""
+    stmts: list[dict[str, Any]] = []
+    svcs = sorted(SERVICES)
+    for i in range(count):
+        svc = rng.choice(svcs)
+        names = SERVICES[svc]
+        kind = rng.random()
+        if kind < 0.6:
+            actions = [f"{svc}:{a}" for a in rng.sample(names, rng.randint(1, 3))]
+        elif kind < 0.9:
+            actions = [f"{svc}:{rng.choice(names)[:3]}*"]
+        else:
+            actions = [f"{svc}:*"]
+        resources = [_resource(rng, svc, rng.random() < 0.6) for _ in range(rng.randint(1, 2))]
+        st: dict[str, Any] = {
+            "Sid": f"S{i}",
+            "Effect": "Deny" if rng.random() < 0.1 else "Allow",
+            "Action": actions,
+            "Resource": resources,
+        }
+        if rng.random() < 0.2:
+            st["Condition"] = {"StringEquals": {"aws:RequestedRegion": ["us-east-1", "eu-west-1"]}}
+        stmts.append(st)
+    return stmts
+
+
+def make_requests(rng: random.Random, n: int) -> list[tuple[str, str, dict[str, str]]]:
+    svcs = sorted(SERVICES)
+    out = []
+    for _ in range(n):
+        svc = rng.choice(svcs)
+        action = f"{svc}:{rng.choice(SERVICES[svc])}"
+        res = _resource(rng, svc, False)
+        ctx = {"aws:RequestedRegion": rng.choice(["us-east-1", "eu-west-1", "ap-south-1"])}
+        out.append((action, res, ctx))
+    return out
+
+
+def _percentiles(samples: list[int]) -> tuple[float, float]:
+    samples.sort()
+    p50 = samples[len(samples) // 2] / 1000
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))] / 1000
+    return p50, p99
+
+
+def bench_engine(statements: list[dict[str, Any]], reqs: list[Any], n: int) -> dict[str, Any]:
+    doc = parse_policy({"Version": "2012-10-17", "Statement": statements}, PolicyType.INLINE_ROLE,
+                       max_size=1_000_000)
+    policies = PolicySet(identity=[PolicyEntry(compile_policy(doc), "bench", "user")])
+    principal = principal_from_arn(PRINCIPAL)
+    requests = [Request(principal, a, r, None, c) for a, r, c in reqs]
+    for r in requests:  # warm the per-action candidate caches
+        evaluate(r, policies)
+    samples = []
+    allowed = 0
+    clock = time.perf_counter_ns
+    m = len(requests)
+    for i in range(n):
+        r = requests[i % m]
+        t0 = clock()
+        d = evaluate(r, policies)
+        samples.append(clock() - t0)
+        allowed += d.eval_decision == "allowed"
+    p50, p99 = _percentiles(samples)
+    return {"name": "ledger evaluate (50 stmts, warm)", "p50_us": p50, "p99_us": p99,
+            "n": n, "allowed": allowed}
+
+
+def _cedar_pattern(p: str) -> str:
+    return p.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def cedar_policies(statements: list[dict[str, Any]]) -> str:
+    """Equivalent Cedar: each statement -> permit/forbid over the same action/resource globs."""
+    out = []
+    for st in statements:
+        effect = "permit" if st["Effect"] == "Allow" else "forbid"
+        acts = " || ".join(f'context.action like "{_cedar_pattern(a.lower())}"' for a in st["Action"])
+        ress = " || ".join(f'context.arn like "{_cedar_pattern(r)}"' for r in st["Resource"])
+        cond = f"({acts}) && ({ress})"
+        if "Condition" in st:
+            vals = st["Condition"]["StringEquals"]["aws:RequestedRegion"]
+            cond += " && (" + " || ".join(f'context.region == "{v}"' for v in vals) + ")"
+        out.append(f"{effect}(principal, action, resource) when {{ {cond} }};")
+    return "\n".join(out)
+
+
+def bench_cedar(statements: list[dict[str, Any]], reqs: list[Any], n: int) -> dict[str, Any] | None:
+    try:
+        import cedarpy
+    except ImportError:  # pragma: no cover - cedarpy is a dev dependency
+        return None
+    pset = cedarpy.PolicySet.from_str(cedar_policies(statements))
+    entities = cedarpy.Entities.from_json_str("[]")
+    creqs = [
+        {
+            "principal": 'User::"alice"',
+            "action": 'Action::"call"',
+            "resource": 'Resource::"r"',
+            "context": {"action": a.lower(), "arn": r, "region": c["aws:RequestedRegion"]},
+        }
+        for a, r, c in reqs
+    ]
+    for r in creqs:
+        cedarpy.is_authorized(r, pset, entities)
+    samples = []
+    allowed = 0
+    clock = time.perf_counter_ns
+    m = len(creqs)
+    for i in range(n):
+        r = creqs[i % m]
+        t0 = clock()
+        res = cedarpy.is_authorized(r, pset, entities)
+        samples.append(clock() - t0)
+        allowed += res.decision == cedarpy.Decision.Allow
+    p50, p99 = _percentiles(samples)
+    return {"name": "cedarpy is_authorized (same set)", "p50_us": p50, "p99_us": p99,
+            "n": n, "allowed": allowed}
+
+
+def bench_simulate(statements: list[dict[str, Any]], reqs: list[Any], n: int) -> dict[str, Any]:
+    identity = json.dumps({"Version": "2012-10-17", "Statement": statements[:20]})
+    lines = [
+        json.dumps({"id": i, "principal": PRINCIPAL, "principal_account": ACCOUNT, "action": a,
+                    "resource": r, "resource_account": ACCOUNT,
+                    "identity_policies": [identity], "context": c})
+        for i, (a, r, c) in enumerate(reqs[:n])
+    ]
+    t0 = time.perf_counter()
+    count = sum(1 for _ in simulate_lines(lines))
+    secs = time.perf_counter() - t0
+    return {"name": "simulate (20-stmt policy/line)", "scenarios_per_s": count / secs, "n": count}
+
+
+def run(quick: bool = False) -> list[dict[str, Any]]:
+    """Run every benchmark and return its rows (used by the top-level benchmark runner)."""
+    rng = random.Random(20240301)
+    statements = make_statements(rng, 50)
+    reqs = make_requests(rng, 1000)
+    n = 4000 if quick else 20000
+    rows = [bench_engine(statements, reqs, n)]
+    cedar = bench_cedar(statements, reqs, n)
+    if cedar is not None:
+        cedar["ratio_vs_ledger_p50"] = cedar["p50_us"] / rows[0]["p50_us"]
+        rows.append(cedar)
+    rows.append(bench_simulate(statements, reqs, 300 if quick else 1000))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    rows = run(quick="--quick" in argv)
+    print(f"{'benchmark':<36} {'p50 µs':>9} {'p99 µs':>9} {'per s':>10} {'n':>7}")
+    for row in rows:
+        p50 = f"{row['p50_us']:.1f}" if "p50_us" in row else "-"
+        p99 = f"{row['p99_us']:.1f}" if "p99_us" in row else "-"
+        rate = f"{row['scenarios_per_s']:.0f}" if "scenarios_per_s" in row else (
+            f"{1e6 / row['p50_us']:.0f}" if "p50_us" in row else "-")
+        print(f"{row['name']:<36} {p50:>9} {p99:>9} {rate:>10} {row['n']:>7}")
+    eng = rows[0]
+    cedar = next((r for r in rows if r["name"].startswith("cedarpy")), None)
+    if cedar is not None:
+        print(f"cedarpy / ledger p50 ratio: {cedar['p50_us'] / eng['p50_us']:.2f} "
+              f"(allowed: ledger {eng['allowed']}, cedar {cedar['allowed']} of {eng['n']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
