@@ -1,0 +1,1 @@
+"""Alembic environment and versions for every read-side table the project owns."""
