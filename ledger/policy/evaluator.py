@@ -581,7 +581,12 @@ def _decide(
     res_allows = _pick(s.resource[0], a_u)
     grant = max((h[3] for h in res_allows), default=_NO)
     id_allows = _pick(s.identity[0], a_u)
-    session_ok = session_allows is None or bool(session_allows)
+    if session_allows is None:
+        # GetFederationToken without a session policy yields a session with no permissions
+        # (only resource-based grants naming the session can still apply).
+        session_ok = kind is not PrincipalKind.FEDERATED_USER
+    else:
+        session_ok = bool(session_allows)
     trust = req.action_lower in _TRUST_ACTIONS
 
     allowed = False
@@ -603,7 +608,10 @@ def _decide(
         identity_path = bool(id_allows) and boundary_ok and session_ok
         if trust and grant == _NO:
             allowed = False  # a role's trust policy must name the caller or its account
-        elif grant == _DIRECT:
+        elif grant == _DIRECT and not (trust and kind is PrincipalKind.USER and not boundary_ok):
+            # A resource policy naming the user is not limited by the boundary, except that a
+            # bounded user must have sts:AssumeRole allowed by its boundary ("Update a role
+            # trust policy" in the IAM User Guide).
             allowed = True
             used = res_allows
         elif grant == _ROLE and boundary_ok and session_ok:
