@@ -513,6 +513,7 @@ def _parse(doc: Any, ptype: PolicyType, limit: int) -> PolicyDocument:
     if "Statement" not in data:
         raise PolicyValidationError("Statement", "is required")
     raw = data["Statement"]
+    stmts: tuple[Statement, ...]
     if isinstance(raw, dict):
         stmts = (_parse_statement("Statement", raw, ptype),)
     elif isinstance(raw, list):

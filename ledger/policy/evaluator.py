@@ -632,8 +632,8 @@ def _decide(
             used = used + b
         if session_allows:
             used = used + session_allows
-    for level in scp_allows:
-        used = used + level
+    for level_hits in scp_allows:
+        used = used + level_hits
     return "allowed", _matched(used), bdetail, odetail
 
 
