@@ -1,0 +1,241 @@
+"""Runs imports against a `Ledger`: validates every file first, maps records in memory and appends
+them in large atomic batches with pre-filtered source keys. Never writes any part of a bad file.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ledger import events as ev
+from ledger.errors import DuplicateSourceError, ImportFormatError
+from ledger.facade import Ledger, parse_time
+from ledger.importing import cloudtrail as ct
+from ledger.importing.files import discover, load_json, load_records
+from ledger.importing.index import ImportIndex
+from ledger.logging import get_logger
+
+log = get_logger("ledger.importing")
+
+SOURCE = "cloudtrail"
+BATCH_EVENTS = 5000
+# Parsed records kept between the two passes (beyond this, files are simply parsed again).
+CACHE_RECORDS = 200_000
+_INDEX_TOPICS = (
+    "AccountCreated", "UserCreated", "GroupCreated", "RoleCreated", "ManagedPolicyCreated", "RoleAssumed",
+    "FederationTokenIssued", "BucketCreated", "BucketOwnershipChanged", "BucketDeleted", "JobCreated",
+)
+
+Progress = Callable[[str, int, int], None]  # (phase, files done, records done)
+
+
+@dataclass
+class ImportSummary:
+    """What an import did; `to_dict()` is the CLI's `--json` output."""
+
+    kind: str
+    files: int = 0
+    records: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    events: int = 0
+    denied: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def records_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "files": self.files, "records": self.records, "imported": self.imported,
+            "duplicates": self.duplicates, "events": self.events, "denied": self.denied,
+            "skipped": dict(sorted(self.skipped.items())), "skipped_total": sum(self.skipped.values()),
+            "errors": self.errors, "warnings": self.warnings, "seconds": round(self.seconds, 3),
+            "records_per_second": round(self.records_per_second, 1),
+        }
+
+
+def source_key(source_id: str, source: str = SOURCE) -> str:
+    return f"{source}:{source_id}"
+
+
+def _index_from_ledger(ledger: Ledger) -> ImportIndex:
+    index = ImportIndex()
+    for event in ledger.store.iter_log(topics=_INDEX_TOPICS, batch=5000):
+        index.learn(event)
+    return index
+
+
+class _Batch:
+    """Records' events waiting to be appended together, with one source key per record."""
+
+    def __init__(self, ledger: Ledger, summary: ImportSummary) -> None:
+        self.ledger = ledger
+        self.summary = summary
+        self.items: list[tuple[str, list[ev.LedgerEvent]]] = []
+        self.size = 0
+
+    def add(self, key: str, events: list[ev.LedgerEvent]) -> None:
+        self.items.append((key, events))
+        self.size += len(events)
+        if self.size >= BATCH_EVENTS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.items:
+            return
+        items, self.items, self.size = self.items, [], 0
+        try:
+            self._append(items)
+        except DuplicateSourceError:
+            # Another importer recorded some of these meanwhile: drop those and write the rest.
+            existing = self.ledger.store.existing_source_keys([key for key, _ in items])
+            kept = [(key, events) for key, events in items if key not in existing]
+            self.summary.imported -= len(items) - len(kept)
+            self.summary.duplicates += len(items) - len(kept)
+            self._append(kept)
+
+    def _append(self, items: list[tuple[str, list[ev.LedgerEvent]]]) -> None:
+        if not items:
+            return
+        events = [event for _, batch in items for event in batch]
+        self.ledger.record(events, [key for key, _ in items])
+        self.summary.events += len(events)
+
+
+def import_cloudtrail(
+    ledger: Ledger, paths: Iterable[str | Path], *, progress: Progress | None = None,
+) -> ImportSummary:
+    """Import CloudTrail files and directories (see `ledger.importing.files`). Idempotent: each
+    record is one source key (`cloudtrail:<eventID or sharedEventID>`), so re-imports add nothing."""
+    started = time.perf_counter()
+    summary = ImportSummary(kind="cloudtrail")
+    files = discover(paths)
+    summary.files = len(files)
+    index = _index_from_ledger(ledger)
+
+    # Pass 1: validate every file whole and learn identities, so that mapping does not depend on
+    # the order the files come in, and a bad file is rejected before anything is written.
+    valid: list[Path] = []
+    cache: dict[Path, list[dict[str, Any]]] = {}
+    cached = 0
+    for done, path in enumerate(files, 1):
+        try:
+            records = load_records(path)
+        except ImportFormatError as error:
+            summary.errors.append({"path": str(path), "reason": error.message})
+            log.warning("import_file_rejected", path=str(path), reason=error.message)
+            continue
+        for record in records:
+            ct.scan(record, index)
+        valid.append(path)
+        if cached + len(records) <= CACHE_RECORDS:
+            cache[path] = records
+            cached += len(records)
+        if progress:
+            progress("scan", done, 0)
+
+    # Pass 2: map and append in large batches.
+    mapper = ct.Mapper(index, datetime.now(timezone.utc))
+    batch = _Batch(ledger, summary)
+    seen: set[str] = set()
+    for done, path in enumerate(valid, 1):
+        records = cache.pop(path, None)
+        if records is None:
+            try:
+                records = load_records(path)
+            except ImportFormatError as error:  # changed on disk between the passes
+                summary.errors.append({"path": str(path), "reason": error.message})
+                continue
+            for record in records:
+                ct.scan(record, index)
+        records.sort(key=ct.sort_key)
+        keys = [source_key(ct.source_id_of(record)) for record in records]
+        existing = ledger.store.existing_source_keys(list(set(keys) - seen))
+        for record, key in zip(records, keys, strict=True):
+            summary.records += 1
+            if key in seen or key in existing or not _chosen_copy(record, index):
+                summary.duplicates += 1
+                continue
+            mapped = mapper.map(record)
+            if mapped.skipped:
+                summary.skipped[mapped.skipped] += 1
+                continue
+            seen.add(key)
+            summary.imported += 1
+            if record.get("errorCode"):
+                summary.denied += 1
+            batch.add(key, mapped.events)
+        if progress:
+            progress("import", done, summary.records)
+    batch.flush()
+    summary.seconds = time.perf_counter() - started
+    log.info("cloudtrail_imported", **{k: v for k, v in summary.to_dict().items() if k != "skipped"})
+    return summary
+
+
+def _chosen_copy(record: dict[str, Any], index: ImportIndex) -> bool:
+    shared = record.get("sharedEventID")
+    if not isinstance(shared, str) or not shared:
+        return True
+    choice = index.shared_choice.get(shared)
+    return choice is None or choice[1] == ct.fingerprint(record)
+
+
+def import_snapshot(
+    ledger: Ledger, files: Sequence[str | Path], *, at: datetime | str, account: str | None = None,
+) -> ImportSummary:
+    """Import `aws iam get-account-authorization-details` output (one document or several pages)
+    as the account's state at `at`: the first snapshot is a baseline, later ones record only
+    what changed. Dangling references are reported in `warnings`, never fatal."""
+    from ledger.importing import snapshot as snap
+
+    started = time.perf_counter()
+    when = parse_time(at)
+    assert when is not None
+    summary = ImportSummary(kind="snapshot")
+    pages: list[dict[str, Any]] = []
+    for path in discover(files):
+        summary.files += 1
+        try:
+            document = load_json(path)
+            pages.extend(snap.pages_of(document, path))
+        except ImportFormatError as error:
+            summary.errors.append({"path": str(path), "reason": error.message})
+    if summary.errors:
+        # A snapshot is one state: a missing page would read as deletions, so nothing is written.
+        summary.seconds = time.perf_counter() - started
+        return summary
+    dump = snap.merge_pages(pages)
+    target = account or snap.infer_account(dump)
+    if target is None:
+        summary.errors.append({"path": ", ".join(str(f) for f in files),
+                               "reason": "cannot tell the account: pass --account"})
+        summary.seconds = time.perf_counter() - started
+        return summary
+    summary.records = dump.entity_count()
+    key = source_key(f"{target}@{when.isoformat()}#{dump.digest()}", "snapshot")
+    if ledger.store.existing_source_keys([key]):
+        summary.duplicates = summary.records
+        summary.seconds = time.perf_counter() - started
+        return summary
+    plan = snap.diff(dump, target, when, ledger.account_state(target), ledger.account_state(snap.AWS_ACCOUNT),
+                     source_id=key.split(":", 1)[1])
+    summary.warnings.extend(plan.warnings)
+    if plan.events:
+        ledger.record(plan.events, [key])
+    summary.events = len(plan.events)
+    summary.imported = summary.records
+    summary.seconds = time.perf_counter() - started
+    log.info("snapshot_imported", account=target, at=when.isoformat(), events=summary.events,
+             warnings=len(summary.warnings))
+    return summary
