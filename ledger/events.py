@@ -6,6 +6,7 @@ Events never import storage, projections or the CLI; they are frozen pydantic mo
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -23,6 +24,7 @@ AssumptionKind = Literal[
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "https://permission-ledger.dev/ns")
 
 
+@lru_cache(maxsize=65536)
 def account_stream_id(account_id: str) -> UUID:
     """Every event of one AWS account lives in that account's stream: the account is the
     consistency boundary, exactly as AWS enforces IAM quotas and name uniqueness per account."""

@@ -20,7 +20,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.logging import get_logger
-from ledger.model import AccountState
+from ledger.model import STATELESS_EVENTS, AccountState, apply
 from ledger.store import EventStore
 
 log = get_logger("ledger")
@@ -119,7 +119,7 @@ class Ledger:
             except DuplicateSourceError:
                 return []
             for event in recorded:
-                self.account_state(event.account_id)
+                self._states[event.account_id].fold(event)
             log.info(
                 "events_recorded", command=command, accounts=list(states),
                 events=[e.event_type for e in recorded], positions=[e.position for e in recorded],
@@ -591,26 +591,37 @@ class Ledger:
 
     def record(
         self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()
-    ) -> list[ev.LedgerEvent]:
-        """Append already-built facts (imports), atomically; versions are (re)assigned here."""
+    ) -> list[int]:
+        """Append already-built facts (imports) atomically, each at the next version of its
+        account's stream (the events' own stream fields are ignored); returns their positions.
+
+        Every fact with a `source_id` registers its source key `"{source}:{source_id}"` in the
+        same transaction; `source_keys` registers further ones (e.g. a CloudTrail sharedEventID).
+        A batch holding an already-recorded key raises `DuplicateSourceError` and writes nothing.
+        """
+        keys = list(dict.fromkeys([
+            *(f"{e.source}:{e.source_id}" for e in events if e.source_id), *source_keys,
+        ]))
         for _ in range(_RETRIES):
-            restamped: list[ev.LedgerEvent] = []
+            streams: list[tuple[Any, int]] = []
             versions: dict[str, int] = {}
             for event in events:
                 account = event.account_id
                 if account not in versions:
                     versions[account] = self.account_state(account).version
                 versions[account] += 1
-                restamped.append(event.model_copy(update={
-                    "originator_id": ev.account_stream_id(account), "originator_version": versions[account],
-                }))
+                streams.append((ev.account_stream_id(account), versions[account]))
             try:
-                recorded = self.store.append(restamped, source_keys)
+                positions = self.store.append_positions(events, streams, keys)
             except ConcurrencyError:
                 continue
-            for account in versions:
-                self.account_state(account)
-            return recorded
+            # Our versions were contiguous after the state we read, so folding directly is exact.
+            for event, (_, version) in zip(events, streams, strict=True):
+                state = self._states[event.account_id]
+                if type(event) not in STATELESS_EVENTS:
+                    apply(event, state)
+                state.version = version
+            return positions
         raise ConcurrencyError("gave up appending facts after repeated concurrent modifications")
 
     def events(self, after: int = 0, upto: int | None = None) -> Iterable[ev.LedgerEvent]:

@@ -130,7 +130,8 @@ class AccountState:
     policy_names: dict[str, str] = field(default_factory=dict)
 
     def fold(self, event: ev.LedgerEvent) -> None:
-        apply(event, self)
+        if type(event) not in STATELESS_EVENTS:
+            apply(event, self)
         self.version = event.originator_version
 
     def user_by_name(self, name: str) -> User | None:
@@ -476,3 +477,9 @@ def _(event: ev.SessionsRevoked, state: AccountState) -> None:
 @apply.register
 def _(event: ev.JobCreated, state: AccountState) -> None:
     state.jobs[event.job_id] = Job(event.job_id, event.job_arn, event.role_arn, event.creator_arn, event.outputs)
+
+
+# Facts the write side does not need to know about; folding skips them (the bulk import path).
+STATELESS_EVENTS: frozenset[type[ev.LedgerEvent]] = frozenset({
+    ev.AccessObserved, ev.CommandDenied, ev.OutputWritten,
+})

@@ -6,11 +6,13 @@ ProcessRecorder does for tracking) to record source ids in the same transaction 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +28,7 @@ EVENTS_TABLE = "ledger_events"
 SOURCE_KEYS_TABLE = "ledger_source_keys"
 DEFAULT_URL = "sqlite:///ledger.db"
 _TOPIC_PREFIX = "ledger.events:"
+_NOT_STORED = {"originator_id", "originator_version", "position"}
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -77,22 +80,39 @@ class StoreUrl:
         return f"postgresql+psycopg://{auth}@{p['host']}:{p['port']}/{p['dbname']}"
 
 
+def source_key_digest(key: str) -> bytes:
+    """Source keys are stored as 16-byte BLAKE2b digests: a fixed-size key keeps the uniqueness
+    index small (it is written once per imported record); 128 bits make collisions negligible."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
 class _SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {SOURCE_KEYS_TABLE} (source_key TEXT PRIMARY KEY)",
+            f"CREATE TABLE IF NOT EXISTS {SOURCE_KEYS_TABLE} (source_key BLOB PRIMARY KEY) WITHOUT ROWID",
         ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        positions = super()._insert_events(c, stored_events, **kwargs)
+        # One executemany instead of eventsourcing's row-by-row inserts. The positions are still
+        # exact: once the first row is in, this transaction holds SQLite's write lock, and a rowid
+        # table without AUTOINCREMENT gives each new row max(rowid) + 1, so the batch's rowids are
+        # the contiguous run ending at last_insert_rowid().
+        c.executemany(self.insert_events_statement, [
+            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+             s.originator_version, s.topic, s.state)
+            for s in stored_events
+        ])
+        c.execute("SELECT last_insert_rowid()")
+        last = c.fetchone()[0]
+        positions = list(range(last - len(stored_events) + 1, last + 1))
         source_keys = kwargs.get("source_keys") or ()
         if source_keys:
             c.executemany(
                 f"INSERT INTO {SOURCE_KEYS_TABLE} (source_key) VALUES (?)",
-                [(key,) for key in source_keys],
+                [(source_key_digest(key),) for key in source_keys],
             )
         return positions
 
@@ -100,13 +120,13 @@ class _SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         found: set[str] = set()
         with self.datastore.transaction(commit=False) as c:
             for start in range(0, len(keys), 500):
-                chunk = list(keys[start:start + 500])
+                chunk = {source_key_digest(key): key for key in keys[start:start + 500]}
                 c.execute(
                     f"SELECT source_key FROM {SOURCE_KEYS_TABLE} WHERE source_key IN "
                     f"({','.join('?' * len(chunk))})",
-                    chunk,
+                    list(chunk),
                 )
-                found.update(row[0] for row in c.fetchall())
+                found.update(chunk[bytes(row[0])] for row in c.fetchall())
         return found
 
 
@@ -118,7 +138,7 @@ def _postgres_recorder_class() -> type[Any]:
         def __init__(self, datastore: Any, **kwargs: Any) -> None:
             super().__init__(datastore, **kwargs)
             self.sql_create_statements.append(
-                SQL("CREATE TABLE IF NOT EXISTS {schema}.{table} (source_key text PRIMARY KEY)").format(
+                SQL("CREATE TABLE IF NOT EXISTS {schema}.{table} (source_key bytea PRIMARY KEY)").format(
                     schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE)
                 )
             )
@@ -134,29 +154,40 @@ def _postgres_recorder_class() -> type[Any]:
             super()._insert_events(curs, stored_events, **kwargs)
             source_keys = kwargs.get("source_keys") or ()
             if source_keys:
-                curs.executemany(self._insert_source_key, [(key,) for key in source_keys])
+                curs.executemany(self._insert_source_key, [(source_key_digest(key),) for key in source_keys])
 
         def existing_source_keys(self, keys: Sequence[str]) -> set[str]:
+            digests = {source_key_digest(key): key for key in keys}
             with self.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(self._select_source_keys, (list(keys),))
-                return {row["source_key"] for row in curs.fetchall()}
+                curs.execute(self._select_source_keys, (list(digests),))
+                return {digests[bytes(row["source_key"])] for row in curs.fetchall()}
 
     return _PostgresLedgerRecorder
+
+
+@lru_cache(maxsize=None)
+def _topic(cls: type[ev.LedgerEvent]) -> str:
+    return _TOPIC_PREFIX + cls.__name__
 
 
 class EventCodec:
     """Maps ledger events to eventsourcing `StoredEvent`s and back, upcasting old versions."""
 
-    def encode(self, event: ev.LedgerEvent) -> StoredEvent:
-        state = event.model_dump(mode="json", exclude={"originator_id", "originator_version", "position"})
+    def encode(
+        self, event: ev.LedgerEvent, stream: tuple[UUID, int] | None = None
+    ) -> StoredEvent:
+        """`stream` overrides the event's own (originator id, version), for facts being appended
+        to whatever version their account stream has reached."""
+        state = type(event).__pydantic_serializer__.to_json(event, exclude=_NOT_STORED)
         version = type(event).class_version
         if version > 1:
-            state["class_version"] = version
+            state = b'{"class_version":%d,' % version + state[1:]
+        originator_id, originator_version = stream or (event.originator_id, event.originator_version)
         return StoredEvent(
-            originator_id=event.originator_id,
-            originator_version=event.originator_version,
-            topic=_TOPIC_PREFIX + type(event).__name__,
-            state=json.dumps(state, separators=(",", ":"), sort_keys=True).encode(),
+            originator_id=originator_id,
+            originator_version=originator_version,
+            topic=_topic(type(event)),
+            state=state,
         )
 
     def decode(
@@ -222,9 +253,21 @@ class EventStore:
         self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()
     ) -> list[ev.LedgerEvent]:
         """Record events atomically; returns them with their positions. Writes all or nothing."""
+        positions = self.append_positions(events, None, source_keys)
+        return [event.with_position(pos) for event, pos in zip(events, positions, strict=True)]
+
+    def append_positions(
+        self, events: Sequence[ev.LedgerEvent], streams: Sequence[tuple[UUID, int]] | None,
+        source_keys: Sequence[str] = (),
+    ) -> list[int]:
+        """Record events atomically at the given stream versions (default: their own); returns
+        their positions. The bulk path: no copies of the events are made."""
         if not events:
             return []
-        stored = [self.codec.encode(event) for event in events]
+        if streams is None:
+            stored = [self.codec.encode(event) for event in events]
+        else:
+            stored = [self.codec.encode(event, stream) for event, stream in zip(events, streams, strict=True)]
         try:
             positions = self.recorder.insert_events(stored, source_keys=list(source_keys))
         except RecorderIntegrityError as error:
@@ -236,7 +279,7 @@ class EventStore:
             ) from None
         except RecorderOperationalError as error:
             raise StoreError(f"store unavailable: {_first_line(error)}") from None
-        return [event.with_position(pos) for event, pos in zip(events, positions or [], strict=False)]
+        return list(positions or [])
 
     def existing_source_keys(self, keys: Sequence[str]) -> set[str]:
         if not keys:
