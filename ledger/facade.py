@@ -12,6 +12,7 @@ from typing import Any
 from ledger import commands as cmd
 from ledger import events as ev
 from ledger import names
+from ledger.facade_queries import AuditQueries
 from ledger.errors import (
     ConcurrencyError,
     DuplicateSourceError,
@@ -54,7 +55,7 @@ class AccessKey(list[ev.LedgerEvent]):
         return f"AccessKey(access_key_id={self.access_key_id!r}, events={len(self)})"
 
 
-class Ledger:
+class Ledger(AuditQueries):
     """An event-sourced permission ledger on one store (SQLite file or PostgreSQL database)."""
 
     def __init__(self, store: EventStore, *, quotas: cmd.Quotas | None = None) -> None:

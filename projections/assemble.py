@@ -1,0 +1,333 @@
+"""Builds the policy engine's inputs for one request from the state at T, and explains the answer.
+
+Pure: reads a `Snapshot`, calls the pure evaluator; never writes and never reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ledger.errors import LedgerError
+from ledger.policy import (
+    Decision,
+    PolicyEntry,
+    PolicySet,
+    PolicyType,
+    PrincipalKind,
+    Request,
+    RequestPrincipal,
+    compile_policy,
+    evaluate,
+    parse_policy,
+    principal_from_arn,
+)
+from projections.facts import from_us
+from projections.view import Origin, PrincipalInfo, Snapshot
+
+_MAX_DOC = 1_000_000
+_PARSED: OrderedDict[Any, Any] = OrderedDict()
+_PARSED_MAX = 20_000
+REVOKE_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "AWSRevokeOlderSessions", "Effect": "Deny", "Action": "*", "Resource": "*"}]}
+
+
+def _compiled(doc: dict[str, Any], ptype: PolicyType, cache_key: Any = None) -> Any:
+    """Parse + compile, memoised by the fact that holds the document (documents never change
+    inside one fact interval), so warm queries skip JSON validation."""
+    key = (cache_key, ptype) if cache_key is not None else None
+    if key is not None:
+        hit = _PARSED.get(key)
+        if hit is not None:
+            return hit
+    compiled = compile_policy(parse_policy(doc, ptype, max_size=_MAX_DOC))
+    if key is not None:
+        _PARSED[key] = compiled
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return compiled
+
+
+@dataclass
+class Inputs:
+    """Everything the evaluator needs, plus what could not be resolved (reported, fail closed)."""
+
+    request: Request | None
+    policies: PolicySet
+    errors: list[str] = field(default_factory=list)
+    unknown_policies: list[dict[str, Any]] = field(default_factory=list)
+    principal: PrincipalInfo | None = None
+
+
+@dataclass
+class AuditDecision:
+    """The engine's Decision plus when it is as of and what the ledger could not resolve."""
+
+    decision: Decision
+    as_of: dict[str, Any]
+    principal: str
+    unknown_policies: list[dict[str, Any]] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.decision, name)
+
+    @property
+    def eval_decision(self) -> str:
+        return self.decision.eval_decision
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision.eval_decision == "allowed"
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.decision.to_dict()
+        out["Principal"] = self.principal
+        out["as_of"] = self.as_of
+        out["UnknownPolicies"] = self.unknown_policies
+        return out
+
+
+def _entry(doc: dict[str, Any], ptype: PolicyType, policy_id: str, label: str, origin: Origin | None,
+           cache_key: Any, errors: list[str]) -> PolicyEntry | None:
+    try:
+        return PolicyEntry(_compiled(doc, ptype, cache_key), policy_id, label, origin)
+    except LedgerError as error:
+        errors.append(f"policy {policy_id} cannot be evaluated: {error.message}")
+        return None
+
+
+def identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
+                     with_groups: bool = True) -> list[PolicyEntry]:
+    """Inline and attached managed policies (default version at T) of a user/role, plus its
+    groups' policies for a user."""
+    entries: list[PolicyEntry] = []
+    holders = [(holder, None)]
+    if with_groups and holder.kind == "user":
+        holders += [(g, g.origin) for g in snap.groups_of(holder.unique_id)]
+    inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
+                   "role": PolicyType.INLINE_ROLE}
+    for h, membership in holders:
+        for name, doc, origin, ckey in snap.inline(h.unique_id):
+            o = dict(origin, holder=h.arn)
+            if membership:
+                o["membership"] = membership
+            e = _entry(doc, inline_type[h.kind], name, h.kind, o, ckey, out.errors)
+            if e:
+                entries.append(e)
+        for policy_id, policy_arn, origin in snap.attached(h.unique_id):
+            managed = snap.managed(policy_id)
+            if managed is None:
+                out.unknown_policies.append({"policy_arn": policy_arn, "policy_id": policy_id,
+                                             "attached_to": h.arn, "attachment": origin})
+                continue
+            o = dict(origin, holder=h.arn, version_id=managed.version_id, document=managed.origin)
+            if membership:
+                o["membership"] = membership
+            label = "aws-managed" if managed.aws_managed else "user-managed"
+            e = _entry(managed.document, PolicyType.IDENTITY, managed.arn, label, o,
+                       managed.cache_key, out.errors)
+            if e:
+                entries.append(e)
+    return entries
+
+
+def _boundary(snap: Snapshot, holder: PrincipalInfo, out: Inputs) -> list[PolicyEntry] | None:
+    found = snap.boundary(holder.unique_id)
+    if found is None:
+        return None
+    policy_id, policy_arn, origin = found
+    managed = snap.managed(policy_id)
+    if managed is None:
+        out.unknown_policies.append({"policy_arn": policy_arn, "policy_id": policy_id,
+                                     "boundary_of": holder.arn, "boundary": origin})
+        # An unknown boundary allows nothing we can prove: fail closed (see `decide`).
+        out.errors.append(f"permissions boundary {policy_arn} is not recorded in the ledger")
+        return None
+    o = dict(origin, version_id=managed.version_id, document=managed.origin)
+    e = _entry(managed.document, PolicyType.BOUNDARY, managed.arn, "permissions-boundary", o,
+               managed.cache_key, out.errors)
+    return [e] if e else []
+
+
+def _scps(snap: Snapshot, account: str | None, out: Inputs) -> list[list[PolicyEntry]] | None:
+    if not account:
+        return None
+    found = snap.scps(account)
+    if not found:
+        return None
+    levels: dict[int, list[PolicyEntry]] = {}
+    for level, scp_id, doc, origin, ckey in found:
+        e = _entry(doc, PolicyType.SCP, scp_id, "scp", origin, ckey, out.errors)
+        if e:
+            levels.setdefault(level, []).append(e)
+    return [levels[k] for k in sorted(levels)]
+
+
+def _session_entries(snap: Snapshot, session: dict[str, Any], origin: Origin,
+                     out: Inputs) -> list[PolicyEntry] | None:
+    doc = session.get("session_policy")
+    arns = session.get("session_policy_arns") or []
+    if doc is None and not arns:
+        return None
+    entries: list[PolicyEntry] = []
+    if doc is not None:
+        e = _entry(doc, PolicyType.SESSION, "session-policy", "session", origin,
+                   ("session", session["session_id"]), out.errors)
+        if e:
+            entries.append(e)
+    for arn in arns:
+        managed = snap.managed_by_arn(arn)
+        if managed is None:
+            out.unknown_policies.append({"policy_arn": arn, "session_policy_of": session["arn"]})
+            continue
+        e = _entry(managed.document, PolicyType.SESSION, arn, "session", origin, managed.cache_key,
+                   out.errors)
+        if e:
+            entries.append(e)
+    return entries
+
+
+def _iso(us: int) -> str:
+    dt = from_us(us)
+    return dt.isoformat().replace("+00:00", "Z") if dt else ""
+
+
+def resource_side(snap: Snapshot, action: str, resource: str, out: Inputs) -> tuple[str | None, PolicyEntry | None]:
+    """(owning account, resource-based policy) of the resource at T."""
+    if resource in ("*", ""):
+        return None, None
+    parts = resource.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None, None
+    service, account, rest = parts[2], parts[4], parts[5]
+    if service == "s3":
+        bucket_name = rest.split("/", 1)[0]
+        bucket = snap.bucket(bucket_name)
+        if bucket is None:
+            out.errors.append(f"bucket {bucket_name} does not exist at this time")
+            return None, None
+        policy = snap.bucket_policy(bucket_name)
+        if policy is None:
+            return bucket[0], None
+        doc, origin, ckey = policy
+        return bucket[0], _entry(doc, PolicyType.RESOURCE, f"bucket-policy:{bucket_name}", "resource",
+                                 origin, ckey, out.errors)
+    if service == "iam" and rest.startswith("role/") and action.lower().startswith("sts:"):
+        role = snap.principal_by_arn(resource)
+        if role is None or role.kind != "role":
+            out.errors.append(f"role {resource} does not exist at this time")
+            return account or None, None
+        trust = snap.trust(role.unique_id)
+        if trust is None:
+            return role.account, None
+        doc, origin, ckey = trust
+        return role.account, _entry(doc, PolicyType.TRUST, f"trust-policy:{role.arn}", "resource",
+                                    origin, ckey, out.errors)
+    return (account if account.isdigit() else None), None
+
+
+def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
+                 context: dict[str, Any] | None = None) -> Inputs:
+    """Resolve the caller at T and gather every policy that bears on the request."""
+    out = Inputs(None, PolicySet())
+    rp = principal_from_arn(principal_arn)
+    ctx: dict[str, Any] = {}
+    if snap.at_us:
+        ctx["aws:CurrentTime"] = _iso(snap.at_us)
+        ctx["aws:EpochTime"] = str(snap.at_us // 1_000_000)
+    identity: list[PolicyEntry] = []
+    boundaries: list[PolicyEntry] | None = None
+    session: list[PolicyEntry] | None = None
+    caller_account = rp.account
+    unique_id: str | None = None
+    role_arn: str | None = None
+    kind = rp.kind
+    if kind is PrincipalKind.ROOT:
+        if not rp.account or not snap.account_exists(rp.account):
+            out.errors.append(f"account {rp.account} does not exist at this time")
+    elif kind in (PrincipalKind.USER, PrincipalKind.ROLE):
+        holder = snap.principal_by_arn(rp.arn)
+        if holder is None or holder.kind != kind.value:
+            out.errors.append(f"{rp.arn} does not exist at this time")
+        else:
+            out.principal = holder
+            unique_id = holder.unique_id
+            role_arn = holder.arn if kind is PrincipalKind.ROLE else None
+            identity = identity_entries(snap, holder, out)
+            boundaries = _boundary(snap, holder, out)
+            for k, v in snap.tags(holder.unique_id).items():
+                ctx[f"aws:PrincipalTag/{k}"] = v
+    elif kind in (PrincipalKind.ASSUMED_ROLE, PrincipalKind.FEDERATED_USER):
+        sessions = snap.sessions_by_arn(rp.arn)
+        if not sessions:
+            out.errors.append(f"no session {rp.arn} is in force at this time (never issued or expired)")
+        else:
+            payload, origin = sessions[-1]
+            holder_id = payload.get("role_id") if kind is PrincipalKind.ASSUMED_ROLE else payload.get("user_id")
+            holder = snap.principal_by_id(holder_id) if holder_id else snap.principal_by_arn(payload.get("user_arn", ""))
+            if holder is None:
+                out.errors.append(f"the principal behind {rp.arn} does not exist at this time")
+            else:
+                out.principal = holder
+                identity = identity_entries(snap, holder, out)
+                boundaries = _boundary(snap, holder, out)
+                session = _session_entries(snap, payload, origin, out)
+                if kind is PrincipalKind.FEDERATED_USER and session is None:
+                    session = []  # GetFederationToken without a policy grants nothing
+                ctx["aws:TokenIssueTime"] = _iso(int(payload["issued_at"]))
+                if payload.get("source_identity"):
+                    ctx["aws:SourceIdentity"] = payload["source_identity"]
+                for k, v in snap.tags(holder.unique_id).items():
+                    ctx[f"aws:PrincipalTag/{k}"] = v
+                if kind is PrincipalKind.ASSUMED_ROLE:
+                    unique_id = f"{holder.unique_id}:{rp.name}"
+                    role_arn = holder.arn
+                    revoked = snap.revoked_before(holder.unique_id)
+                    if revoked is not None and int(payload["issued_at"]) < revoked[0]:
+                        e = _entry(REVOKE_POLICY, PolicyType.INLINE_ROLE, "AWSRevokeOlderSessions",
+                                   "role", revoked[1], "revoke", out.errors)
+                        if e:
+                            identity.append(e)
+    resource_account, resource_policy = resource_side(snap, action, resource, out)
+    scps = _scps(snap, caller_account, out) if kind is not PrincipalKind.SERVICE else None
+    ctx.update(context or {})
+    rp = RequestPrincipal(rp.arn, rp.kind, rp.account, unique_id or rp.unique_id, role_arn or rp.role_arn)
+    out.request = Request(rp, action, resource, resource_account, ctx)
+    out.policies = PolicySet(identity, resource_policy, boundaries, session, scps)
+    return out
+
+
+def decide(snap: Snapshot, principal_arn: str, action: str, resource: str,
+           context: dict[str, Any] | None = None, *, unknown_context: bool = False,
+           as_of: dict[str, Any] | None = None) -> AuditDecision:
+    """Evaluate one request at the snapshot's time; unresolvable inputs fail closed."""
+    inputs = build_inputs(snap, principal_arn, action, resource, context)
+    assert inputs.request is not None
+    decision = evaluate(inputs.request, inputs.policies, unknown_context=unknown_context)
+    if inputs.errors and (decision.eval_decision == "allowed" or _fatal(inputs.errors)):
+        if decision.eval_decision != "explicitDeny":
+            decision = Decision("implicitDeny", (), decision.missing_context_values,
+                                decision.permissions_boundary_decision_detail,
+                                decision.organizations_decision_detail,
+                                tuple(inputs.errors) + decision.errors, False, action, resource)
+    elif inputs.errors:
+        decision = _with_errors(decision, inputs.errors)
+    return AuditDecision(decision, as_of or {"valid_time": _iso(snap.at_us)}, principal_arn,
+                         inputs.unknown_policies)
+
+
+def _fatal(errors: list[str]) -> bool:
+    return bool(errors)
+
+
+def _with_errors(decision: Decision, errors: list[str]) -> Decision:
+    return Decision(decision.eval_decision, decision.matched_statements, decision.missing_context_values,
+                    decision.permissions_boundary_decision_detail, decision.organizations_decision_detail,
+                    tuple(errors) + decision.errors, decision.conditional, decision.eval_action_name,
+                    decision.eval_resource_name)
+
+
+def to_datetime(us: int) -> datetime | None:
+    return from_us(us)

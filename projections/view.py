@@ -1,0 +1,194 @@
+"""The permission state at one valid time, read from temporal facts (SQL or in-memory).
+
+Answers only "what was in force at T"; evaluation and explanation live in `projections.assemble`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from projections.facts import Fact
+
+Origin = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalInfo:
+    kind: str  # user | group | role
+    unique_id: str
+    arn: str
+    name: str
+    account: str
+    origin: Origin | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedDoc:
+    policy_id: str
+    arn: str
+    document: dict[str, Any]
+    version_id: str
+    aws_managed: bool
+    origin: Origin | None = None
+    cache_key: Any = None
+
+
+class FactSource(Protocol):
+    def at(self, kind: str, at: int, subject: str | None = None, ref: str | None = None) -> list[Fact]: ...
+    def many_at(self, kinds: Any, at: int) -> list[Fact]: ...
+
+
+_PRELOAD_KINDS = ("principal", "account", "attach", "inline", "member", "policy", "pver", "pdefault",
+                  "boundary", "trust", "scp", "bucket", "bucket_policy", "ownership", "tag", "revoked")
+
+
+class Snapshot:
+    """State at valid time `at` (microseconds). Lookups are memoised; `preload()` fetches every
+    fact of the evaluation kinds in one query (for `who_can` over thousands of principals)."""
+
+    def __init__(self, source: FactSource, at: int) -> None:
+        self.source = source
+        self.at_us = at
+        self._memo: dict[tuple[str, str, str], list[Fact]] = {}
+        self._by_subject: dict[tuple[str, str], list[Fact]] | None = None
+        self._by_ref: dict[tuple[str, str], list[Fact]] | None = None
+        self._by_kind: dict[str, list[Fact]] | None = None
+
+    def preload(self) -> Snapshot:
+        by_subject: dict[tuple[str, str], list[Fact]] = {}
+        by_ref: dict[tuple[str, str], list[Fact]] = {}
+        by_kind: dict[str, list[Fact]] = {}
+        for f in self.source.many_at(_PRELOAD_KINDS, self.at_us):
+            by_subject.setdefault((f.kind, f.subject), []).append(f)
+            by_ref.setdefault((f.kind, f.ref), []).append(f)
+            by_kind.setdefault(f.kind, []).append(f)
+        self._by_subject, self._by_ref, self._by_kind = by_subject, by_ref, by_kind
+        return self
+
+    def _q(self, kind: str, subject: str | None = None, ref: str | None = None) -> list[Fact]:
+        if self._by_subject is not None and kind in _PRELOAD_KINDS:
+            assert self._by_ref is not None and self._by_kind is not None
+            if subject is not None:
+                found = self._by_subject.get((kind, subject), [])
+                return [f for f in found if ref is None or f.ref == ref]
+            if ref is not None:
+                return self._by_ref.get((kind, ref), [])
+            return self._by_kind.get(kind, [])
+        memo_key = (kind, subject or "", ref or "")
+        hit = self._memo.get(memo_key)
+        if hit is None:
+            hit = self.source.at(kind, self.at_us, subject, ref)
+            self._memo[memo_key] = hit
+        return hit
+
+    @staticmethod
+    def _latest(found: list[Fact]) -> Fact | None:
+        return max(found, key=lambda f: (f.valid_from, f.opened_position)) if found else None
+
+    # -- principals and accounts -----------------------------------------------------------
+
+    @staticmethod
+    def _principal(f: Fact) -> PrincipalInfo:
+        p = f.payload
+        return PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"], p["account"], f.origin())
+
+    def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
+        f = self._latest(self._q("principal", ref=arn))
+        return self._principal(f) if f else None
+
+    def principal_by_id(self, unique_id: str) -> PrincipalInfo | None:
+        f = self._latest(self._q("principal", subject=unique_id))
+        return self._principal(f) if f else None
+
+    def principals(self) -> list[PrincipalInfo]:
+        return [self._principal(f) for f in self._q("principal") if f.payload["kind"] != "group"]
+
+    def account_exists(self, account: str) -> bool:
+        return bool(self._q("account", subject=account))
+
+    def accounts(self) -> list[str]:
+        return sorted({f.subject for f in self._q("account")})
+
+    def tags(self, unique_id: str) -> dict[str, str]:
+        return {f.payload["key"]: f.payload["value"] for f in self._q("tag", subject=unique_id)}
+
+    # -- policies --------------------------------------------------------------------------
+
+    def inline(self, unique_id: str) -> list[tuple[str, dict[str, Any], Origin, Any]]:
+        return sorted(((f.payload["name"], f.payload["document"], f.origin(), (f.key, f.valid_from))
+                       for f in self._q("inline", subject=unique_id)), key=lambda t: t[0])
+
+    def attached(self, unique_id: str) -> list[tuple[str, str, Origin]]:
+        return sorted(((f.payload["policy_id"], f.payload["policy_arn"], f.origin())
+                       for f in self._q("attach", subject=unique_id)), key=lambda t: t[1])
+
+    def groups_of(self, user_id: str) -> list[PrincipalInfo]:
+        out = []
+        for f in self._q("member", subject=user_id):
+            group = self.principal_by_id(f.payload["group_id"])
+            if group is not None:
+                out.append(PrincipalInfo(group.kind, group.unique_id, group.arn, group.name,
+                                         group.account, f.origin()))
+        return sorted(out, key=lambda g: g.arn)
+
+    def managed(self, policy_id: str) -> ManagedDoc | None:
+        policy = self._latest(self._q("policy", subject=policy_id))
+        default = self._latest(self._q("pdefault", subject=policy_id))
+        if policy is None or default is None:
+            return None
+        version_id = default.payload["version_id"]
+        version = self._latest(self._q("pver", subject=policy_id, ref=version_id))
+        if version is None:
+            return None
+        doc_fact = max((default, version), key=lambda f: (f.valid_from, f.opened_position))
+        return ManagedDoc(policy_id, policy.payload["arn"], version.payload["document"], version_id,
+                          bool(policy.payload.get("aws_managed")), doc_fact.origin(),
+                          (version.key, version.valid_from))
+
+    def managed_by_arn(self, arn: str) -> ManagedDoc | None:
+        policy = self._latest(self._q("policy", ref=arn))
+        return self.managed(policy.subject) if policy else None
+
+    def boundary(self, unique_id: str) -> tuple[str, str, Origin] | None:
+        f = self._latest(self._q("boundary", subject=unique_id))
+        return (f.payload["policy_id"], f.payload["policy_arn"], f.origin()) if f else None
+
+    def trust(self, role_id: str) -> tuple[dict[str, Any], Origin, Any] | None:
+        f = self._latest(self._q("trust", subject=role_id))
+        return (f.payload["document"], f.origin(), (f.key, f.valid_from)) if f else None
+
+    def scps(self, account: str) -> list[tuple[int, str, dict[str, Any], Origin, Any]]:
+        return sorted(((f.payload["level"], f.payload["scp_id"], f.payload["document"], f.origin(),
+                        (f.key, f.valid_from)) for f in self._q("scp", subject=account)),
+                      key=lambda t: (t[0], t[1]))
+
+    def revoked_before(self, role_id: str) -> tuple[int, Origin] | None:
+        f = self._latest(self._q("revoked", subject=role_id))
+        return (int(f.payload["revoked_before"]), f.origin()) if f else None
+
+    # -- S3, sessions, jobs ----------------------------------------------------------------
+
+    def bucket(self, name: str) -> tuple[str, Origin] | None:
+        f = self._latest(self._q("bucket", subject=name))
+        return (f.payload["account"], f.origin()) if f else None
+
+    def bucket_policy(self, name: str) -> tuple[dict[str, Any], Origin, Any] | None:
+        f = self._latest(self._q("bucket_policy", subject=name))
+        return (f.payload["document"], f.origin(), (f.key, f.valid_from)) if f else None
+
+    def ownership(self, name: str) -> tuple[str, Origin] | None:
+        f = self._latest(self._q("ownership", subject=name))
+        return (f.payload["object_ownership"], f.origin()) if f else None
+
+    def sessions_by_arn(self, arn: str) -> list[tuple[dict[str, Any], Origin]]:
+        found = sorted(self._q("session", ref=arn), key=lambda f: (f.valid_from, f.opened_position))
+        return [(f.payload, f.origin()) for f in found]
+
+    def object(self, object_arn: str) -> tuple[dict[str, Any], Origin] | None:
+        f = self._latest(self._q("object", ref=object_arn))
+        return (f.payload, f.origin()) if f else None
+
+    def job(self, job_arn: str) -> tuple[dict[str, Any], Origin] | None:
+        f = self._latest(self._q("job", ref=job_arn))
+        return (f.payload, f.origin()) if f else None
