@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from ledger.errors import LedgerError
 from ledger.facade import Ledger
@@ -64,7 +65,7 @@ def emit_json(payload: Any) -> None:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    _print_error(message)
     raise typer.Exit(code)
 
 
@@ -97,4 +98,7 @@ def main() -> None:
 
 
 def _print_error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    # User text may contain "[...]": print it as plain text, never as rich markup.
+    line = Text("error: ", style="bold red")
+    line.append(message.replace("\n", " "))
+    err_console.print(line, highlight=False, soft_wrap=True)
