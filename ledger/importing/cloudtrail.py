@@ -411,6 +411,7 @@ class Mapper:
         name = role.get("roleName") or c.params.get("roleName")
         path = role.get("path") or c.params.get("path") or "/"
         trust = _document(c.params.get("assumeRolePolicyDocument") or role.get("assumeRolePolicyDocument"))
+        self._trusted_accounts(c, trust)
         rid, arn = self.principal(c, c.account, "role", name, path=path, unique_id=role.get("roleId"), create=False)
         arn = role.get("arn") or arn
         if rid in self.index.known_ids:  # already known (e.g. inferred from a session): keep its id
@@ -433,8 +434,18 @@ class Mapper:
         rid, arn = self.principal(c, c.account, "role", c.params.get("roleName"))
         c.emit(ev.RoleDeleted, c.account, role_id=rid, role_arn=arn)
 
+    def _trusted_accounts(self, c: _Call, trust: dict[str, Any]) -> None:
+        """Accounts a trust policy names become known accounts, so queries about them work."""
+        for principal in _find(trust, "AWS"):
+            for value in principal if isinstance(principal, list) else [principal]:
+                text = str(value)
+                account = text if text.isdigit() else (_arn_account(text) or "")
+                if len(account) == 12 and account.isdigit():
+                    c.account_fact(account)
+
     def _trust(self, c: _Call) -> None:
         trust = _document(c.params.get("policyDocument"))
+        self._trusted_accounts(c, trust)
         rid, arn = self.principal(c, c.account, "role", c.params.get("roleName"))
         c.emit(ev.TrustPolicyUpdated, c.account, role_id=rid, role_arn=arn, trust_policy=trust)
 
@@ -806,6 +817,8 @@ class _Call:
         if isinstance(source_identity, str):
             context["aws:SourceIdentity"] = source_identity
         context.update(self.context)
+        if isinstance(identity.get("accountId"), str):
+            self.account_fact(identity["accountId"])
         resource = self.resource()
         resource_account = _arn_account(resource) if resource.startswith("arn:") else None
         self.emit(ev.AccessObserved, self.account, principal_arn=self.principal,
