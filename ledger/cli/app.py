@@ -74,7 +74,9 @@ def main() -> None:
     from ledger.cli import commands  # noqa: F401  (registers the commands)
 
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click *returns* the code of a `typer.Exit` raised inside a
+        # command instead of raising it; dropping it made every such exit look like success.
+        code = app(standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except LedgerError as error:
@@ -94,7 +96,7 @@ def main() -> None:
             sys.exit(EXIT_ERROR)
         _print_error(f"internal error ({type(error).__name__}): {str(error).splitlines()[0][:300] if str(error) else ''}")
         sys.exit(EXIT_ERROR)
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _print_error(message: str) -> None:
