@@ -14,12 +14,14 @@ from ledger import events as ev
 from ledger import names
 from ledger.facade_queries import AuditQueries
 from ledger.errors import (
+    AccessDeniedError,
     ConcurrencyError,
     DuplicateSourceError,
     InvalidTimeError,
     NotFoundError,
     ValidationError,
 )
+from ledger.facade_queries import COMMAND_PERMISSIONS, AuditQueries
 from ledger.logging import get_logger
 from ledger.model import STATELESS_EVENTS, AccountState, apply
 from ledger.store import EventStore
@@ -28,6 +30,9 @@ log = get_logger("ledger")
 
 Drafts = dict[str, list[cmd.Draft]]
 _RETRIES = 5
+# Account bootstrap and organisation SCPs are decided by AWS Organizations' management account,
+# which the ledger does not model; AWS-managed policies belong to AWS.
+_OUTSIDE_IAM = frozenset({"create_account", "attach_scp", "detach_scp", "register_aws_managed_policy"})
 
 
 def parse_time(value: datetime | str | None, *, default_now: bool = True) -> datetime | None:
@@ -56,17 +61,24 @@ class AccessKey(list[ev.LedgerEvent]):
 
 
 class Ledger(AuditQueries):
-    """An event-sourced permission ledger on one store (SQLite file or PostgreSQL database)."""
+    """An event-sourced permission ledger on one store (SQLite file or PostgreSQL database).
 
-    def __init__(self, store: EventStore, *, quotas: cmd.Quotas | None = None) -> None:
+    With `enforcing=True` the ledger is the system of record: every command is authorised for
+    its actor against the state at that moment, and a denied one records only `CommandDenied`.
+    """
+
+    def __init__(self, store: EventStore, *, quotas: cmd.Quotas | None = None, enforcing: bool = False) -> None:
         self.store = store
         self.quotas = quotas or cmd.Quotas()
+        self.enforcing = enforcing
         self._states: dict[str, AccountState] = {}
 
     @classmethod
-    def open(cls, url: str | None = None, *, quotas: cmd.Quotas | None = None) -> Ledger:
+    def open(
+        cls, url: str | None = None, *, quotas: cmd.Quotas | None = None, enforcing: bool = False
+    ) -> Ledger:
         """Open (creating if needed) the ledger at `url`; default `LEDGER_DB` or `sqlite:///ledger.db`."""
-        return cls(EventStore(url), quotas=quotas)
+        return cls(EventStore(url), quotas=quotas, enforcing=enforcing)
 
     def close(self) -> None:
         self.store.close()
@@ -112,6 +124,8 @@ class Ledger(AuditQueries):
             events = self._stamp(drafts, occurred_at, actor, source, source_id)
             if not events:
                 return []
+            if self.enforcing and source == "api":
+                self._enforce(command, events, occurred_at)
             try:
                 recorded = self.store.append(events, source_keys)
             except ConcurrencyError:
@@ -127,6 +141,37 @@ class Ledger(AuditQueries):
             )
             return recorded
         raise ConcurrencyError(f"{command}: gave up after {_RETRIES} concurrent modifications; nothing was written")
+
+    def _enforce(self, command: str, events: Sequence[ev.LedgerEvent], occurred_at: datetime) -> None:
+        """Authorise the command's actor for every permission it needs, as of `occurred_at`;
+        on denial record a `CommandDenied` fact (and nothing else) and raise."""
+        required = COMMAND_PERMISSIONS.get(command)
+        if not required or command in _OUTSIDE_IAM or events[0].account_id == cmd.AWS_ACCOUNT:
+            return
+        target = events[0]
+        actor = target.actor or self._default_actor(target.account_id)
+        fields = target.model_dump()
+        for action_spec, template in required:
+            resource = required_resource(template, fields)
+            action = action_spec.split("|")[1 if "oidc-provider" in resource else 0]
+            context: dict[str, Any] = {}
+            if action == "iam:PassRole":
+                context["iam:PassedToService"] = "mediaconvert.amazonaws.com"
+            if action == "s3:PutObject" and fields.get("acl"):
+                context["s3:x-amz-acl"] = fields["acl"]
+            decision = self.can(actor, action, resource, context=context, at=occurred_at)
+            if not decision.allowed:
+                reason = decision.eval_decision
+                self.record([ev.CommandDenied(
+                    originator_id=target.originator_id, originator_version=0, occurred_at=occurred_at,
+                    recorded_at=datetime.now(timezone.utc), actor=actor, source="api",
+                    account_id=target.account_id, action=action, resource=resource, reason=reason,
+                )])
+                log.warning("command_denied", command=command, actor=actor, action=action, resource=resource)
+                raise AccessDeniedError(
+                    f"{actor} is not authorized to perform {action} on {resource} ({reason})",
+                    actor=actor, action=action, resource=resource, decision=reason,
+                )
 
     def _stamp(
         self, drafts: Drafts, occurred_at: datetime, actor: str | None, source: ev.Source, source_id: str | None
@@ -467,6 +512,7 @@ class Ledger(AuditQueries):
         account = arn.account
         issued_at = parse_time(meta.get("at"))
         assert issued_at is not None
+        meta.setdefault("actor", caller_arn)
 
         def decide(states: dict[str, AccountState]) -> Drafts:
             state = states[account]
@@ -539,6 +585,7 @@ class Ledger(AuditQueries):
             if not isinstance(destination, str) or not destination.startswith("s3://") or len(destination) < 6:
                 raise ValidationError(f"{str(destination)[:200]!r} is not an s3:// location")
         queue_arn = queue if queue.startswith("arn:") else f"arn:aws:mediaconvert:{region}:{account_id}:queues/{queue}"
+        meta.setdefault("actor", creator_arn)
 
         def handler(state: AccountState) -> list[cmd.Draft]:
             found = cmd.require_role(state, role.resource.rsplit("/", 1)[-1])
@@ -637,6 +684,24 @@ class Ledger(AuditQueries):
             if wanted.intersection(event.entity_refs()):
                 matched.append(event)
         return matched
+
+
+def required_resource(template: str, fields: dict[str, Any]) -> str:
+    """The ARN a command's permission applies to, taken from the event the command would record."""
+    for placeholder, field in (("{POLICY}", "policy_arn"), ("{ROLE}", "role_arn"), ("{PROVIDER}", "provider_arn")):
+        if placeholder in template:
+            return str(fields[field])
+    for marker, names_ in (
+        (":user", ("user_arn", "principal_arn")), (":group", ("group_arn", "principal_arn")),
+        (":role", ("role_arn", "principal_arn")), (":policy", ("policy_arn",)),
+        ("{BUCKET}/{KEY}", ("object_arn",)), ("s3:::", ("bucket_arn",)), ("queues/", ("queue_arn",)),
+        ("federated-user/", ("federated_user_arn",)), ("-provider/", ("provider_arn",)),
+    ):
+        if marker in template:
+            for name in names_:
+                if fields.get(name):
+                    return str(fields[name])
+    return "*"
 
 
 def names_is_account(text: str) -> bool:

@@ -26,9 +26,26 @@ def configure_logging(level: str = "warning", *, json_output: bool | None = None
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level.lower(), logging.WARNING)),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=(lambda *_: _StreamLogger(stream)) if stream is not None else (lambda *_: _StreamLogger(None)),
         cache_logger_on_first_use=False,
     )
+
+
+class _StreamLogger:
+    """Writes each rendered line to `stream`, or to whatever `sys.stderr` is at that moment (so
+    a test harness that swaps stderr never leaves the logger holding a closed file)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        out = self._stream or sys.stderr
+        try:
+            print(message, file=out, flush=True)
+        except (ValueError, OSError):
+            pass  # a closed or broken stream must never turn logging into a failure
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
 def get_logger(name: str) -> Any:

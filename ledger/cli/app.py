@@ -85,14 +85,13 @@ def main() -> None:
     except KeyboardInterrupt:
         _print_error("interrupted")
         sys.exit(130)
+    except typer.Abort:
+        _print_error("aborted")
+        sys.exit(1)
     except Exception as error:  # noqa: BLE001 - the CLI boundary: a traceback is a bug for the user
-        import click
-
-        if isinstance(error, click.exceptions.Abort):
-            _print_error("aborted")
-            sys.exit(1)
-        if isinstance(error, click.ClickException):
-            error.show()
+        show = getattr(error, "show", None)
+        if isinstance(error, typer.TyperException) and callable(show):
+            show()  # usage errors: typer prints the usage line and the reason
             sys.exit(EXIT_ERROR)
         _print_error(f"internal error ({type(error).__name__}): {str(error).splitlines()[0][:300] if str(error) else ''}")
         sys.exit(EXIT_ERROR)
