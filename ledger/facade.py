@@ -587,9 +587,12 @@ class Ledger(AuditQueries):
         queue_arn = queue if queue.startswith("arn:") else f"arn:aws:mediaconvert:{region}:{account_id}:queues/{queue}"
         meta.setdefault("actor", creator_arn)
 
+        created_at = parse_time(meta.get("at"))
+        assert created_at is not None
+
         def handler(state: AccountState) -> list[cmd.Draft]:
             found = cmd.require_role(state, role.resource.rsplit("/", 1)[-1])
-            job_id = f"{int(datetime.now(timezone.utc).timestamp() * 1000)}-{secrets.token_hex(3)}"
+            job_id = f"{int(created_at.timestamp() * 1000)}-{secrets.token_hex(3)}"
             return [(ev.JobCreated, {
                 "job_id": job_id, "job_arn": f"arn:aws:mediaconvert:{region}:{account_id}:jobs/{job_id}",
                 "region": region, "creator_arn": creator_arn, "creator_principal_id": creator_id,
