@@ -13,10 +13,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-
-from eventsourcing.persistence import StoredEvent
 
 from ledger import Ledger
 from ledger import events as ev
@@ -44,7 +42,7 @@ def _drop_pg_schema(base: str, schema: str) -> None:
 
 
 def _observed(account: str, n: int) -> ev.AccessObserved:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return ev.AccessObserved(
         originator_id=ev.account_stream_id(account), originator_version=0, occurred_at=now, recorded_at=now,
         account_id=account, source="cloudtrail", source_id=f"evt-{n}",

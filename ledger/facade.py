@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger import commands as cmd
 from ledger import events as ev
 from ledger import names
-from ledger.facade_queries import AuditQueries
 from ledger.errors import (
     AccessDeniedError,
     ConcurrencyError,
@@ -37,7 +36,7 @@ _OUTSIDE_IAM = frozenset({"create_account", "attach_scp", "detach_scp", "registe
 
 def parse_time(value: datetime | str | None, *, default_now: bool = True) -> datetime | None:
     if value is None:
-        return datetime.now(timezone.utc) if default_now else None
+        return datetime.now(UTC) if default_now else None
     if isinstance(value, datetime):
         return ev.utc(value)
     text = str(value).strip()
@@ -164,7 +163,7 @@ class Ledger(AuditQueries):
                 reason = decision.eval_decision
                 self.record([ev.CommandDenied(
                     originator_id=target.originator_id, originator_version=0, occurred_at=occurred_at,
-                    recorded_at=datetime.now(timezone.utc), actor=actor, source="api",
+                    recorded_at=datetime.now(UTC), actor=actor, source="api",
                     account_id=target.account_id, action=action, resource=resource, reason=reason,
                 )])
                 log.warning("command_denied", command=command, actor=actor, action=action, resource=resource)
@@ -176,7 +175,7 @@ class Ledger(AuditQueries):
     def _stamp(
         self, drafts: Drafts, occurred_at: datetime, actor: str | None, source: ev.Source, source_id: str | None
     ) -> list[ev.LedgerEvent]:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         events: list[ev.LedgerEvent] = []
         for account, account_drafts in drafts.items():
             state = self._states[account] if account in self._states else self.account_state(account)

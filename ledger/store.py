@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -165,7 +165,7 @@ def _postgres_recorder_class() -> type[Any]:
     return _PostgresLedgerRecorder
 
 
-@lru_cache(maxsize=None)
+@cache
 def _topic(cls: type[ev.LedgerEvent]) -> str:
     return _TOPIC_PREFIX + cls.__name__
 
@@ -194,7 +194,7 @@ class EventCodec:
         self, originator_id: UUID | str, originator_version: int, topic: str, state: bytes,
         position: int | None = None,
     ) -> ev.LedgerEvent:
-        name = topic[len(_TOPIC_PREFIX):] if topic.startswith(_TOPIC_PREFIX) else topic
+        name = topic.removeprefix(_TOPIC_PREFIX)
         cls = ev.EVENT_TYPES.get(name)
         if cls is None:
             raise StoreError(f"unknown event topic {topic!r} at position {position}")
