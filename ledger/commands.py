@@ -59,7 +59,8 @@ def validate_policy(document: Any, policy_type: str) -> dict[str, Any]:
     parse_policy(loaded, PolicyType(policy_type))
     if not isinstance(loaded, dict):
         raise PolicyValidationError("", "policy must be a JSON object")
-    return json.loads(json.dumps(loaded))  # a private deep copy: events must not share caller state
+    copied: dict[str, Any] = json.loads(json.dumps(loaded))  # events must not share caller state
+    return copied
 
 
 # ---------------------------------------------------------------- lookups

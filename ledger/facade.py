@@ -66,6 +66,8 @@ class Ledger(AuditQueries):
     its actor against the state at that moment, and a denied one records only `CommandDenied`.
     """
 
+    store: EventStore
+
     def __init__(self, store: EventStore, *, quotas: cmd.Quotas | None = None, enforcing: bool = False) -> None:
         self.store = store
         self.quotas = quotas or cmd.Quotas()

@@ -151,8 +151,11 @@ class AccountState:
         return self.policies.get(policy_id) if policy_id else None
 
     def holder(self, kind: str, principal_id: str) -> User | Group | Role | None:
-        table: dict[str, Any] = {"user": self.users, "group": self.groups, "role": self.roles}[kind]
-        return table.get(principal_id)  # type: ignore[no-any-return]
+        if kind == "user":
+            return self.users.get(principal_id)
+        if kind == "group":
+            return self.groups.get(principal_id)
+        return self.roles.get(principal_id)
 
 
 @singledispatch

@@ -134,7 +134,7 @@ def _postgres_recorder_class() -> type[Any]:
     from eventsourcing.postgres import PostgresApplicationRecorder
     from psycopg.sql import SQL, Identifier
 
-    class _PostgresLedgerRecorder(PostgresApplicationRecorder):  # type: ignore[misc]
+    class _PostgresLedgerRecorder(PostgresApplicationRecorder):
         def __init__(self, datastore: Any, **kwargs: Any) -> None:
             super().__init__(datastore, **kwargs)
             self.sql_create_statements.append(
@@ -236,16 +236,16 @@ class EventStore:
         from eventsourcing.postgres import PostgresDatastore
 
         assert self.url.pg_params is not None
-        datastore = PostgresDatastore(
+        pg_datastore = PostgresDatastore(
             **self.url.pg_params, schema=self.url.schema or "", pool_size=2, max_overflow=4,
             lock_timeout=30,
         )
         if self.url.schema:
-            with datastore.get_connection() as conn, conn.cursor() as curs:
-                from psycopg.sql import SQL, Identifier
+            from psycopg.sql import SQL, Identifier
 
+            with pg_datastore.get_connection() as conn, conn.cursor() as curs:
                 curs.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(self.url.schema)))
-        return _postgres_recorder_class()(datastore, events_table_name=EVENTS_TABLE)
+        return _postgres_recorder_class()(pg_datastore, events_table_name=EVENTS_TABLE)
 
     # -- writing ---------------------------------------------------------------------------
 
