@@ -203,3 +203,47 @@ def crash_during_projection(url: str, users: int = 300) -> list[str]:
     if _dump_projection(url) != killed_state:
         problems.append(f"the state left by the kill at {killed_state[0]} is not a rebuild up to it")
     return problems
+
+
+def follower_during_writes(url: str, processes: int = 3, users_each: int = 6) -> list[str]:
+    """`ledger project --follow` runs while several processes write (and, on PostgreSQL,
+    rolled-back inserts leave position gaps): it ends with exactly the log's events, equal
+    to a rebuild (no skip; a duplicate would violate the changes' unique key)."""
+    import threading
+
+    from tests.trust._concurrency import run_workers
+
+    with Ledger.open(url) as ledger:
+        ledger.create_account(ACCOUNT, "follow")
+        ledger.read_side().close()
+    follower = _spawn(["-c", "from ledger.cli import main; main()", "--db", url, "project", "--follow",
+                       "--poll", "0.05"])
+
+    def make_gaps() -> None:
+        time.sleep(2.6)
+        with raw(url) as db:
+            for _ in range(3):
+                db.make_gap()
+                time.sleep(0.05)
+
+    gaps = threading.Thread(target=make_gaps) if url.startswith("postgres") else None
+    if gaps is not None:
+        gaps.start()
+    results = run_workers(url, [
+        [("create_user", [ACCOUNT, f"f{p}-{i}"]) for i in range(users_each)] for p in range(processes)
+    ])
+    if gaps is not None:
+        gaps.join()
+    problems = [f"writer error {r}" for r in results if r.get("untyped")]
+    with raw(url) as db:
+        last = max(db.positions())
+    deadline = time.monotonic() + 30
+    while _tracking_position(url) < last and time.monotonic() < deadline and follower.poll() is None:
+        time.sleep(0.05)
+    if follower.poll() is not None:
+        problems.append(f"the follower died: {follower.stderr.read().decode()[-300:] if follower.stderr else ''}")
+    follower.send_signal(signal.SIGKILL)
+    follower.wait()
+    if _tracking_position(url) != last:
+        problems.append(f"the follower stopped at {_tracking_position(url)}, the log ends at {last}")
+    return problems + projection_equals_rebuild(url)

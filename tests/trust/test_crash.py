@@ -22,3 +22,11 @@ class TestKillNine:
     def test_projection_resumes_equal_to_rebuild(self, store_url: str) -> None:
         """A killed projection shows a whole prefix and resumes to equal a rebuild."""
         assert [] == _crash.crash_during_projection(store_url)
+
+
+class TestFollowerDuringConcurrentWrites:
+    """A projection follower running while several processes write."""
+
+    def test_follower_ends_with_exactly_the_log(self, store_url: str) -> None:
+        """No skipped and no duplicated event, gaps included (PostgreSQL)."""
+        assert [] == _crash.follower_during_writes(store_url)
