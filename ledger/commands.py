@@ -54,6 +54,8 @@ def validate_policy(document: Any, policy_type: str) -> dict[str, Any]:
             loaded = json.loads(document)
         except (ValueError, UnicodeDecodeError) as error:
             raise PolicyValidationError("", f"policy is not valid JSON: {error}") from None
+        except RecursionError:  # json raises it (not ValueError) on very deep nesting
+            raise PolicyValidationError("", "policy is nested too deeply") from None
     else:
         loaded = document
     parse_policy(loaded, PolicyType(policy_type))
