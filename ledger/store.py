@@ -20,9 +20,10 @@ from eventsourcing.persistence import IntegrityError as RecorderIntegrityError
 from eventsourcing.persistence import OperationalError as RecorderOperationalError
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from pydantic_core import PydanticSerializationError
 
 from ledger import events as ev
-from ledger.errors import ConcurrencyError, DuplicateSourceError, StoreError
+from ledger.errors import ConcurrencyError, DuplicateSourceError, StoreError, ValidationError
 
 EVENTS_TABLE = "ledger_events"
 SOURCE_KEYS_TABLE = "ledger_source_keys"
@@ -264,10 +265,14 @@ class EventStore:
         their positions. The bulk path: no copies of the events are made."""
         if not events:
             return []
-        if streams is None:
-            stored = [self.codec.encode(event) for event in events]
-        else:
-            stored = [self.codec.encode(event, stream) for event, stream in zip(events, streams, strict=True)]
+        try:
+            if streams is None:
+                stored = [self.codec.encode(event) for event in events]
+            else:
+                stored = [self.codec.encode(event, stream) for event, stream in zip(events, streams, strict=True)]
+        except (PydanticSerializationError, UnicodeError) as error:
+            # e.g. a lone surrogate from a JSON "\udc80" escape in an imported record.
+            raise ValidationError(f"an event cannot be stored as UTF-8 JSON: {_first_line(error)}") from None
         try:
             positions = self.recorder.insert_events(stored, source_keys=list(source_keys))
         except RecorderIntegrityError as error:
