@@ -174,7 +174,7 @@ def _session_entries(snap: Snapshot, session: dict[str, Any], origin: Origin,
     entries: list[PolicyEntry] = []
     if doc is not None:
         e = _entry(doc, PolicyType.SESSION, "session-policy", "session", origin,
-                   ("session", session["session_id"]), out.errors)
+                   None, out.errors)
         if e:
             entries.append(e)
     for arn in arns:

@@ -5,6 +5,7 @@ Used for `known_at=@P` (replay the log up to P, then answer) and in tests; never
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -19,6 +20,7 @@ class MemoryFacts:
         self.changes: dict[str, list[Change]] = {}
         self.facts: dict[str, list[Fact]] = {}
         self._positions: dict[str, int] = {}
+        self.token = uuid.uuid4().hex
 
     @classmethod
     def replay(cls, events: Iterable[ev.LedgerEvent]) -> MemoryFacts:

@@ -6,6 +6,7 @@ The only projections module that touches SQLAlchemy besides `tables`; schema com
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,6 +135,7 @@ class SqlFacts:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.token = uuid.uuid4().hex
 
     @contextmanager
     def unit(self, name: str) -> Iterator[SqlUnit]:

@@ -54,6 +54,11 @@ class Snapshot:
         self._by_subject: dict[tuple[str, str], list[Fact]] | None = None
         self._by_ref: dict[tuple[str, str], list[Fact]] | None = None
         self._by_kind: dict[str, list[Fact]] | None = None
+        # Compiled-policy cache keys must be unique across stores: a per-store token.
+        self._token = getattr(source, "token", None)
+
+    def _ck(self, f: Fact) -> Any:
+        return None if self._token is None else (self._token, f.key, f.valid_from, f.opened_position)
 
     def preload(self) -> Snapshot:
         by_subject: dict[tuple[str, str], list[Fact]] = {}
@@ -116,7 +121,7 @@ class Snapshot:
     # -- policies --------------------------------------------------------------------------
 
     def inline(self, unique_id: str) -> list[tuple[str, dict[str, Any], Origin, Any]]:
-        return sorted(((f.payload["name"], f.payload["document"], f.origin(), (f.key, f.valid_from))
+        return sorted(((f.payload["name"], f.payload["document"], f.origin(), self._ck(f))
                        for f in self._q("inline", subject=unique_id)), key=lambda t: t[0])
 
     def attached(self, unique_id: str) -> list[tuple[str, str, Origin]]:
@@ -144,7 +149,7 @@ class Snapshot:
         doc_fact = max((default, version), key=lambda f: (f.valid_from, f.opened_position))
         return ManagedDoc(policy_id, policy.payload["arn"], version.payload["document"], version_id,
                           bool(policy.payload.get("aws_managed")), doc_fact.origin(),
-                          (version.key, version.valid_from))
+                          self._ck(version))
 
     def managed_by_arn(self, arn: str) -> ManagedDoc | None:
         policy = self._latest(self._q("policy", ref=arn))
@@ -156,11 +161,11 @@ class Snapshot:
 
     def trust(self, role_id: str) -> tuple[dict[str, Any], Origin, Any] | None:
         f = self._latest(self._q("trust", subject=role_id))
-        return (f.payload["document"], f.origin(), (f.key, f.valid_from)) if f else None
+        return (f.payload["document"], f.origin(), self._ck(f)) if f else None
 
     def scps(self, account: str) -> list[tuple[int, str, dict[str, Any], Origin, Any]]:
         return sorted(((f.payload["level"], f.payload["scp_id"], f.payload["document"], f.origin(),
-                        (f.key, f.valid_from)) for f in self._q("scp", subject=account)),
+                        self._ck(f)) for f in self._q("scp", subject=account)),
                       key=lambda t: (t[0], t[1]))
 
     def revoked_before(self, role_id: str) -> tuple[int, Origin] | None:
@@ -175,7 +180,7 @@ class Snapshot:
 
     def bucket_policy(self, name: str) -> tuple[dict[str, Any], Origin, Any] | None:
         f = self._latest(self._q("bucket_policy", subject=name))
-        return (f.payload["document"], f.origin(), (f.key, f.valid_from)) if f else None
+        return (f.payload["document"], f.origin(), self._ck(f)) if f else None
 
     def ownership(self, name: str) -> tuple[str, Origin] | None:
         f = self._latest(self._q("ownership", subject=name))

@@ -1,0 +1,197 @@
+"""The naive oracle: replay every event with occurred_at ≤ T into fresh write-side account states
+(`ledger.model`), then evaluate. Independent of the temporal tables; slow by design.
+
+Used by the tests (correctness reference) and the benchmarks (replay-from-scratch baseline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ledger import events as ev
+from ledger.model import AccountState, Role, User
+from projections.assemble import AuditDecision, decide
+from projections.facts import to_us
+from projections.view import ManagedDoc, PrincipalInfo
+
+
+class ReplaySnapshot:
+    """The `Snapshot` interface over account states replayed up to valid time T."""
+
+    def __init__(self, events: Iterable[ev.LedgerEvent], at: datetime | int) -> None:
+        self.at_us = at if isinstance(at, int) else to_us(at)
+        self.states: dict[str, AccountState] = {}
+        self.sessions: dict[str, ev.LedgerEvent] = {}
+        self.objects: dict[str, ev.OutputWritten] = {}
+        self.jobs: dict[str, ev.JobCreated] = {}
+        self.bucket_owner: dict[str, str] = {}
+        chosen = [e for e in events if to_us(e.occurred_at) <= self.at_us]
+        chosen.sort(key=lambda e: (to_us(e.occurred_at), e.position or 0))
+        for event in chosen:
+            state = self.states.setdefault(event.account_id, AccountState(event.account_id))
+            state.fold(event)
+            if isinstance(event, (ev.RoleAssumed, ev.FederationTokenIssued)):
+                self.sessions[event.session_id] = event
+            elif isinstance(event, ev.OutputWritten):
+                self.objects[event.object_arn] = event
+            elif isinstance(event, ev.JobCreated):
+                self.jobs[event.job_arn] = event
+            elif isinstance(event, ev.BucketCreated):
+                self.bucket_owner[event.bucket_name] = event.account_id
+            elif isinstance(event, ev.BucketDeleted):
+                self.bucket_owner.pop(event.bucket_name, None)
+
+    # -- principals -------------------------------------------------------------------------
+
+    def _holders(self) -> Iterable[tuple[str, Any, str]]:
+        for account, state in self.states.items():
+            for u in state.users.values():
+                yield account, u, "user"
+            for g in state.groups.values():
+                yield account, g, "group"
+            for r in state.roles.values():
+                yield account, r, "role"
+
+    @staticmethod
+    def _info(account: str, h: Any, kind: str) -> PrincipalInfo:
+        uid = getattr(h, f"{kind}_id")
+        return PrincipalInfo(kind, uid, h.arn, h.name, account)
+
+    def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
+        return next((self._info(a, h, k) for a, h, k in self._holders() if h.arn == arn), None)
+
+    def principal_by_id(self, uid: str) -> PrincipalInfo | None:
+        return next((self._info(a, h, k) for a, h, k in self._holders() if getattr(h, f"{k}_id") == uid), None)
+
+    def _holder(self, uid: str) -> Any:
+        return next((h for _, h, k in self._holders() if getattr(h, f"{k}_id") == uid), None)
+
+    def principals(self) -> list[PrincipalInfo]:
+        return [self._info(a, h, k) for a, h, k in self._holders() if k != "group"]
+
+    def account_exists(self, account: str) -> bool:
+        return account in self.states and self.states[account].exists
+
+    def accounts(self) -> list[str]:
+        return sorted(a for a, s in self.states.items() if s.exists)
+
+    def tags(self, uid: str) -> dict[str, str]:
+        h = self._holder(uid)
+        return dict(h.tags) if isinstance(h, (User, Role)) else {}
+
+    # -- policies ---------------------------------------------------------------------------
+
+    def inline(self, uid: str) -> list[tuple[str, dict[str, Any], dict[str, Any], Any]]:
+        h = self._holder(uid)
+        return sorted((n, d, {}, None) for n, d in h.inline.items()) if h is not None else []
+
+    def attached(self, uid: str) -> list[tuple[str, str, dict[str, Any]]]:
+        h = self._holder(uid)
+        return sorted(((pid, arn, {}) for pid, arn in h.managed.items()), key=lambda t: t[1]) if h else []
+
+    def groups_of(self, user_id: str) -> list[PrincipalInfo]:
+        for account, state in self.states.items():
+            user = state.users.get(user_id)
+            if user is not None:
+                return sorted((self._info(account, state.groups[g], "group") for g in user.groups
+                               if g in state.groups), key=lambda g: g.arn)
+        return []
+
+    def _policy(self, policy_id: str) -> Any:
+        for state in self.states.values():
+            if policy_id in state.policies:
+                return state.policies[policy_id]
+        return None
+
+    def managed(self, policy_id: str) -> ManagedDoc | None:
+        p = self._policy(policy_id)
+        if p is None or p.default_version not in p.versions:
+            return None
+        return ManagedDoc(policy_id, p.arn, p.versions[p.default_version], p.default_version, p.aws_managed, {})
+
+    def managed_by_arn(self, arn: str) -> ManagedDoc | None:
+        for state in self.states.values():
+            p = state.policy_by_arn(arn)
+            if p is not None:
+                return self.managed(p.policy_id)
+        return None
+
+    def boundary(self, uid: str) -> tuple[str, str, dict[str, Any]] | None:
+        h = self._holder(uid)
+        if not isinstance(h, (User, Role)) or not h.boundary:
+            return None
+        for state in self.states.values():
+            p = state.policy_by_arn(h.boundary)
+            if p is not None:
+                return (p.policy_id, h.boundary, {})
+        return ("unknown", h.boundary, {})
+
+    def trust(self, role_id: str) -> tuple[dict[str, Any], dict[str, Any], Any] | None:
+        h = self._holder(role_id)
+        return (h.trust_policy, {}, None) if isinstance(h, Role) else None
+
+    def scps(self, account: str) -> list[tuple[int, str, dict[str, Any], dict[str, Any], Any]]:
+        state = self.states.get(account)
+        return sorted((lvl, sid, doc, {}, None) for sid, (lvl, doc) in state.scps.items()) if state else []
+
+    def revoked_before(self, role_id: str) -> tuple[int, dict[str, Any]] | None:
+        h = self._holder(role_id)
+        return (to_us(h.revoked_before), {}) if isinstance(h, Role) and h.revoked_before else None
+
+    # -- S3, sessions, jobs -----------------------------------------------------------------
+
+    def bucket(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        owner = self.bucket_owner.get(name)
+        return (owner, {}) if owner else None
+
+    def bucket_policy(self, name: str) -> tuple[dict[str, Any], dict[str, Any], Any] | None:
+        owner = self.bucket_owner.get(name)
+        b = self.states[owner].buckets.get(name) if owner else None
+        return (b.policy, {}, None) if b is not None and b.policy is not None else None
+
+    def ownership(self, name: str) -> tuple[str, dict[str, Any]] | None:
+        owner = self.bucket_owner.get(name)
+        b = self.states[owner].buckets.get(name) if owner else None
+        return (b.object_ownership, {}) if b is not None else None
+
+    def sessions_by_arn(self, arn: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        out = []
+        for e in self.sessions.values():
+            is_role = isinstance(e, ev.RoleAssumed)
+            s_arn = e.session_arn if is_role else e.federated_user_arn  # type: ignore[union-attr]
+            issued, expires = to_us(e.issued_at), to_us(e.expires_at)  # type: ignore[union-attr]
+            if s_arn != arn or not issued <= self.at_us < expires:
+                continue
+            payload = {"session_id": e.session_id, "arn": s_arn, "issued_at": issued,  # type: ignore[union-attr]
+                       "session_policy": e.session_policy,  # type: ignore[union-attr]
+                       "session_policy_arns": list(e.session_policy_arns)}  # type: ignore[union-attr]
+            if is_role:
+                payload.update(role_id=e.role_id, source_identity=e.source_identity)  # type: ignore[union-attr]
+            else:
+                payload.update(user_id=e.user_id, user_arn=e.user_arn)  # type: ignore[union-attr]
+            out.append((issued, e.position or 0, payload))
+        return [(p, {}) for _, _, p in sorted(out, key=lambda t: (t[0], t[1]))]
+
+    def object(self, arn: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        e = self.objects.get(arn)
+        if e is None:
+            return None
+        return ({"object_arn": e.object_arn, "bucket": e.bucket_name, "bucket_account": e.account_id,
+                 "writer_arn": e.writer_arn, "writer_account": e.writer_account, "acl": e.acl,
+                 "object_ownership": e.object_ownership, "job_arn": e.job_arn,
+                 "writer_session_id": e.writer_session_id}, {})
+
+    def job(self, arn: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        e = self.jobs.get(arn)
+        return ({"job_arn": e.job_arn, "account": e.account_id, "creator_arn": e.creator_arn,
+                 "role_arn": e.role_arn, "queue_arn": e.queue_arn}, {}) if e else None
+
+
+def naive_can(events: Iterable[ev.LedgerEvent], principal: str, action: str, resource: str,
+              at: datetime | int, context: dict[str, Any] | None = None,
+              unknown_context: bool = False) -> AuditDecision:
+    """Replay, then evaluate: the reference answer for `can(at=T)`."""
+    snap = ReplaySnapshot(events, at)
+    return decide(snap, principal, action, resource, context, unknown_context=unknown_context)  # type: ignore[arg-type]
