@@ -180,3 +180,27 @@ class TestPositionGaps:
         assert positions[1] - positions[0] > 1
         assert ledger.can("arn:aws:iam::222222222222:root", "s3:ListAllMyBuckets", "*").allowed
         assert positions[-1] == ledger.read_side().position()
+
+
+class TestFollowerWorker:
+    @pytest.mark.slow
+    def test_project_follow_keeps_up_with_writers(self, ledger: Any) -> None:
+        """`ledger project --follow` in its own process projects events appended after it starts."""
+        ledger.read_side()
+        env = dict(os.environ, PYTHONPATH=os.getcwd(), LEDGER_DB=ledger.store.url.url)
+        proc = subprocess.Popen([sys.executable, "-c", "from ledger.cli import main; main()", "project",
+                                 "--follow", "--poll", "0.2"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _history(ledger, 10)
+            target = ledger.store.max_position()
+            from projections.sql import SqlFacts
+
+            facts = SqlFacts(ledger.read_side().engine)
+            deadline = time.monotonic() + 20
+            while facts.position("temporal") < target and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert target == facts.position("temporal")
+        finally:
+            proc.terminate()
+            proc.wait(10)
