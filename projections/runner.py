@@ -100,4 +100,11 @@ class Projector:
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop the projection's rows and fold the whole log again."""
         self.facts.reset(self.name)
-        return self.catch_up(progress)
+        fast = getattr(self.facts, "rebuilding", None)
+        if fast is not None:
+            fast(True)
+        try:
+            return self.catch_up(progress)
+        finally:
+            if fast is not None:
+                fast(False)

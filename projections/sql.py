@@ -81,9 +81,11 @@ def _row_change(row: Any) -> Change:
 class SqlUnit:
     """One projection transaction: rows and position commit together or not at all."""
 
-    def __init__(self, conn: Connection, name: str) -> None:
+    def __init__(self, conn: Connection, name: str, fresh: set[str] | None = None) -> None:
         self.conn = conn
         self.name = name
+        # During a rebuild by this process: keys folded so far (any other key has no rows yet).
+        self.fresh = fresh
 
     def lock_position(self) -> int:
         """Take the projection's write lock and read its position."""
@@ -111,12 +113,21 @@ class SqlUnit:
         ])
         keys = sorted({c.key for c in changes})
         rows: list[dict[str, Any]] = []
+        batch: dict[str, list[Change]] = {}
+        for c in changes:
+            batch.setdefault(c.key, []).append(c)
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start:start + _CHUNK]
             by_key: dict[str, list[Change]] = {}
-            for row in conn.execute(select(fact_changes).where(fact_changes.c.fact_key.in_(chunk))):
-                by_key.setdefault(row.fact_key, []).append(_row_change(row))
-            conn.execute(delete(facts).where(facts.c.fact_key.in_(chunk)))
+            stored = chunk if self.fresh is None else [k for k in chunk if k in self.fresh]
+            if stored:
+                for row in conn.execute(select(fact_changes).where(fact_changes.c.fact_key.in_(stored))):
+                    by_key.setdefault(row.fact_key, []).append(_row_change(row))
+                conn.execute(delete(facts).where(facts.c.fact_key.in_(stored)))
+            for key in chunk:
+                if self.fresh is not None and key not in self.fresh:
+                    by_key[key] = batch[key]
+                    self.fresh.add(key)
             for key in chunk:
                 for f in derive_intervals(by_key.get(key, ())):
                     rows.append({
@@ -136,11 +147,16 @@ class SqlFacts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.token = uuid.uuid4().hex
+        self._fresh: set[str] | None = None
+
+    def rebuilding(self, on: bool) -> None:
+        """While on, this process is the only writer and started from empty tables (`reset`)."""
+        self._fresh = set() if on else None
 
     @contextmanager
     def unit(self, name: str) -> Iterator[SqlUnit]:
         with self.engine.begin() as conn:
-            yield SqlUnit(conn, name)
+            yield SqlUnit(conn, name, self._fresh)
 
     def position(self, name: str) -> int:
         with self.engine.connect() as conn:
