@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -216,13 +217,21 @@ class EventStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = StoreUrl.parse(url)
         self.codec = EventCodec()
-        try:
-            self.recorder = self._make_recorder()
-            self.recorder.create_table()
-        except StoreError:
-            raise
-        except Exception as error:
-            raise StoreError(f"cannot open store {self.url.url!r}: {_first_line(error)}") from None
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                self.recorder = self._make_recorder()
+                self.recorder.create_table()
+                break
+            except StoreError:
+                raise
+            except Exception as error:
+                # PostgreSQL's CREATE ... IF NOT EXISTS is not safe against itself: processes
+                # opening a new store at once can fail with "tuple concurrently updated" or a
+                # unique violation on the catalog. The DDL is idempotent, so try again.
+                if attempt + 1 < _OPEN_ATTEMPTS and _is_ddl_race(error):
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise StoreError(f"cannot open store {self.url.url!r}: {_first_line(error)}") from None
 
     def _make_recorder(self) -> Any:
         if self.url.dialect == "sqlite":
@@ -347,6 +356,14 @@ class EventStore:
             self.recorder.datastore.close()
         except Exception:  # noqa: BLE001 - closing must never mask the caller's own error
             pass
+
+
+_OPEN_ATTEMPTS = 5
+
+
+def _is_ddl_race(error: BaseException) -> bool:
+    text = str(error)
+    return "concurrently updated" in text or "duplicate key value" in text or "already exists" in text
 
 
 def _first_line(error: BaseException) -> str:
