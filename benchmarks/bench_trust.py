@@ -15,7 +15,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -187,7 +187,7 @@ def verify_throughput(folder: Path, events: int) -> dict[str, Any]:
     from ledger.integrity.store_bridge import checkpoint_store, verify_store
 
     url = f"sqlite:///{folder}/verify-{events}.db"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Ledger.open(url) as ledger:
         ledger.create_account("111122223333", "bench")
         for start in range(0, events - 1, 5000):

@@ -14,7 +14,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from uuid import UUID, uuid4
 
 from ledger.facade import Ledger
@@ -109,7 +109,7 @@ class RawDb:
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> RawDb:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,12 @@ from structlog.testing import capture_logs
 
 from ledger.facade import Ledger
 from ledger.store import StoreUrl
-from tests.trust._cloudtrail import PASSWORD, SECRET_ACCESS_KEY, SESSION_TOKEN, secret_bearing_records
+from tests.trust._cloudtrail import (
+    PASSWORD,
+    SECRET_ACCESS_KEY,
+    SESSION_TOKEN,
+    secret_bearing_records,
+)
 from tests.trust._support import ACCOUNT, raw
 
 COMMAND_PASSWORD = "c0mmand-Password!-never-stored"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -115,7 +116,7 @@ class TestTamperDetectedByLibrary:
         if not store_url.startswith("postgres"):
             pytest.skip("SQLite rowids have no gaps")
         cp, leaves, positions = _history_with_checkpoint(store_url, gap=True)
-        gap = next(p + 1 for p, q in zip(positions, positions[1:]) if q != p + 1)
+        gap = next(p + 1 for p, q in pairwise(positions) if q != p + 1)
         with raw(store_url) as db:
             db.insert_forged(gap, like=positions[2])
         report = _verify(store_url, [cp], leaves)
