@@ -6,7 +6,10 @@ Used by `ledger demo`, by the README tour and by tests; dates are fixed so answe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
 
+from ledger import events as ev
 from ledger.facade import Ledger
 
 MEDIA = "111122223333"  # runs MediaConvert jobs
@@ -64,6 +67,16 @@ ARCHIVE_READERS = {
     "Statement": [{"Sid": "ReadArchive", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
                    "Resource": [f"arn:aws:s3:::{OUTPUT_BUCKET}", f"arn:aws:s3:::{OUTPUT_BUCKET}/*"]}],
 }
+
+
+def _observed(principal: str, action: str, allowed: bool, error: str | None, at: str, event_id: str) -> ev.AccessObserved:
+    when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return ev.AccessObserved(
+        originator_id=ev.account_stream_id(MEDIA), originator_version=0, occurred_at=when,
+        recorded_at=datetime.now(timezone.utc), actor=principal, source="cloudtrail", source_id=event_id,
+        account_id=MEDIA, principal_arn=principal, principal_account=MEDIA, principal_type="IAMUser",
+        action=action, resource="*", resource_account=MEDIA, allowed=allowed, error_code=error,
+    )
 
 
 @dataclass(frozen=True)
@@ -128,8 +141,64 @@ def record_story(ledger: Ledger) -> StoryFacts:
     # ... and revokes it for bob on 2024-03-15, while the archive account takes every object.
     ledger.remove_user_from_group(MEDIA, "bob", "video-editors", at="2024-03-15T10:00:00Z", actor=admin)
     ledger.put_bucket_ownership_controls(OUTPUT_BUCKET, "BucketOwnerEnforced", at="2024-03-18T10:00:00Z")
+
+    # CloudTrail later shows what was *done*: alice's CreateJob (allowed) and bob's attempt after
+    # the revocation (denied by AWS).
+    ledger.record([
+        _observed(f"arn:aws:iam::{MEDIA}:user/alice", "mediaconvert:CreateJob", True, None,
+                  "2024-03-01T14:05:00Z", "demo-trail-0001"),
+        _observed(f"arn:aws:iam::{MEDIA}:user/bob", "mediaconvert:CreateJob", False, "AccessDeniedException",
+                  "2024-03-16T11:00:00Z", "demo-trail-0002"),
+    ])
     return StoryFacts(
         job_arn=job.job_arn,  # type: ignore[attr-defined]
         first_output=first.object_arn,  # type: ignore[attr-defined]
         second_output=second.object_arn,  # type: ignore[attr-defined]
     )
+
+
+def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
+    """The answers to the five questions of the design brief, each with its explanation."""
+    from ledger.integrity.store_bridge import checkpoint_store, prove_store, verify_store
+
+    first = facts.first_output
+    who = ledger.who_can("s3:PutObject", first, at=facts.while_granted, paths=True)
+    changes = ledger.diff(facts.while_granted, facts.after_revoke)
+    lineage = ledger.lineage(first)
+    owners = {
+        key: {when: ledger.owner_of(obj, at=at) for when, at in
+              (("at write", "2024-03-01T14:10:00Z"), ("after BucketOwnerEnforced", facts.after_revoke))}
+        for key, obj in (("first_output", facts.first_output), ("second_output", facts.second_output))
+    }
+    could_vs_did = []
+    for event in ledger.events():
+        if isinstance(event, ev.AccessObserved):
+            decision = ledger.can(event.principal_arn, event.action, event.resource, at=event.occurred_at)
+            could_vs_did.append({
+                "call": {"principal": event.principal_arn, "action": event.action, "at": event.occurred_at.isoformat(),
+                         "aws_said": "allowed" if event.allowed else event.error_code, "position": event.position},
+                "ledger_says": decision.eval_decision, "agrees": decision.allowed == event.allowed,
+                "authorised_by": decision.to_dict()["MatchedStatements"],
+            })
+    past = ledger.can(facts.bob_arn, "mediaconvert:CreateJob", "*", at=facts.while_granted)
+    used = past.to_dict()
+    checkpoint, _ = checkpoint_store(ledger.store)
+    proofs = []
+    for statement in used["MatchedStatements"]:
+        origin = statement.get("Origin") or {}
+        for position in sorted({p for p in (origin.get("position"), (origin.get("document") or {}).get("position"),
+                                             (origin.get("membership") or {}).get("position")) if p}):
+            proof, verified = prove_store(ledger.store, position, checkpoint)
+            proofs.append({"position": position, "leaf_index": proof.index, "tree_size": proof.tree_size,
+                           "audit_path_length": len(proof.path), "verifies": verified})
+    report = verify_store(ledger.store, [checkpoint])
+    return {
+        "q1_who_could_write_the_output": who,
+        "q2_what_changed": changes,
+        "q3_lineage_and_owner": {"lineage": lineage, "owners": owners},
+        "q4_could_vs_did": could_vs_did,
+        "q5_past_decision_and_proof": {
+            "decision": used, "checkpoint": {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},
+            "inclusion_proofs": proofs, "log_verified": report.ok, "verify_reason": report.reason,
+        },
+    }

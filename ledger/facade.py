@@ -82,6 +82,9 @@ class Ledger(AuditQueries):
         return cls(EventStore(url), quotas=quotas, enforcing=enforcing)
 
     def close(self) -> None:
+        read_side = self.__dict__.get("_read_side_instance")
+        if read_side is not None:
+            read_side.close()
         self.store.close()
 
     def __enter__(self) -> Ledger:
