@@ -92,6 +92,8 @@ def concurrency_campaign(folder: Path, rounds: int) -> dict[str, Any]:
                 tried += 1
                 commands += len(outcome.results)
                 violations += bool(outcome.violations)
+                for violation in outcome.violations:
+                    print(f"  race {backend} {outcome.name}: {violation[:300]}")
     return {"campaign": "concurrent conflicts (processes racing)", "tried": tried, "findings": violations,
             "detail": f"{commands} racing commands, {violations} races with an invariant violation"}
 
