@@ -107,8 +107,7 @@ def demo(
     db_file: Path = typer.Option(Path("ledger-demo.db"), "--db-file", help="Fresh SQLite file for the demo."),
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Record the MediaConvert story of the AWS guide in a fresh SQLite file and answer the five
-    audit questions, each with its explanation."""
+    """Record the AWS guide's MediaConvert story in a fresh SQLite file; answer the five audit questions."""
     from ledger.demo import audit_answers, record_story
     from ledger.facade import Ledger
 
