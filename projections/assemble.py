@@ -69,6 +69,7 @@ class AuditDecision:
     as_of: dict[str, Any]
     principal: str
     unknown_policies: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.decision, name)
@@ -86,6 +87,8 @@ class AuditDecision:
         out["Principal"] = self.principal
         out["as_of"] = self.as_of
         out["UnknownPolicies"] = self.unknown_policies
+        if self.notes:
+            out["Notes"] = self.notes
         return out
 
 
@@ -101,7 +104,84 @@ def _entry(doc: dict[str, Any], ptype: PolicyType, policy_id: str, label: str, o
 def identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
                      with_groups: bool = True) -> list[PolicyEntry]:
     """Inline and attached managed policies (default version at T) of a user/role, plus its
-    groups' policies for a user."""
+    groups' policies for a user (memoised per snapshot when the snapshot offers a `memo`)."""
+    memo = getattr(snap, "memo", None)
+    if memo is None:
+        return _identity_entries(snap, holder, out, with_groups)
+    key = ("identity", holder.unique_id, holder.arn, holder.kind, with_groups)
+    hit = memo.get(key)
+    if hit is None:
+        scratch = Inputs(None, PolicySet())
+        hit = memo[key] = (_identity_entries(snap, holder, scratch, with_groups), scratch.errors,
+                           scratch.unknown_policies)
+    out.errors.extend(hit[1])
+    out.unknown_policies.extend(hit[2])
+    return list(hit[0])
+
+
+def may_allow(snap: Snapshot, holder: PrincipalInfo, action_lower: str) -> bool:
+    """False only if no identity policy of `holder` at T has an Allow statement whose Action
+    (or NotAction) covers the action: then nothing but a resource policy naming the holder
+    itself can allow it (the pruning test of `who_can`; conservative, never decides)."""
+    memo = getattr(snap, "memo", None)
+    if memo is None or not hasattr(snap, "inline_docs"):
+        entries = identity_entries(snap, holder, Inputs(None, PolicySet()))
+        return any(st.allow for e in entries for st in e.compiled.candidates(action_lower))
+    key = ("may_allow", holder.unique_id, holder.kind, action_lower)
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = _may_allow(snap, holder, action_lower, memo)
+    return bool(hit)
+
+
+def _may_allow(snap: Snapshot, holder: PrincipalInfo, action_lower: str, memo: dict[Any, Any]) -> bool:
+    inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
+                   "role": PolicyType.INLINE_ROLE}
+    holders = [(holder.unique_id, holder.kind)]
+    if holder.kind == "user":
+        holders += [(g, "group") for g in snap.member_group_ids(holder.unique_id)]
+    for uid, kind in holders:
+        gkey = ("may_allow_holder", uid, kind, action_lower)
+        hit = memo.get(gkey)
+        if hit is None:
+            hit = False
+            for doc, ckey in snap.inline_docs(uid):
+                try:
+                    compiled = _compiled(doc, inline_type[kind], ckey)
+                except LedgerError:
+                    continue
+                if any(st.allow for st in compiled.candidates(action_lower)):
+                    hit = True
+                    break
+            if not hit:
+                for policy_id in snap.attached_ids(uid):
+                    if _managed_allows(snap, policy_id, action_lower, memo):
+                        hit = True
+                        break
+            memo[gkey] = hit
+        if hit:
+            return True
+    return False
+
+
+def _managed_allows(snap: Snapshot, policy_id: str, action_lower: str, memo: dict[Any, Any]) -> bool:
+    key = ("managed_allows", policy_id, action_lower)
+    hit = memo.get(key)
+    if hit is None:
+        managed = snap.managed(policy_id)
+        hit = False
+        if managed is not None:
+            try:
+                compiled = _compiled(managed.document, PolicyType.IDENTITY, managed.cache_key)
+                hit = any(st.allow for st in compiled.candidates(action_lower))
+            except LedgerError:
+                hit = False
+        memo[key] = hit
+    return bool(hit)
+
+
+def _identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
+                      with_groups: bool) -> list[PolicyEntry]:
     entries: list[PolicyEntry] = []
     holders = [(holder, None)]
     if with_groups and holder.kind == "user":

@@ -8,17 +8,18 @@ from __future__ import annotations
 import fnmatch
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from ledger.errors import InvalidTimeError, NotFoundError, ValidationError
-from ledger.policy import principal_from_arn
-from projections.assemble import AuditDecision, build_inputs, decide
+from ledger.errors import InvalidTimeError, LedgerError, NotFoundError, ValidationError
+from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
+from projections.assemble import AuditDecision, Inputs, build_inputs, decide, may_allow, resource_side
 from projections.facts import FOREVER, Fact, from_us, to_us
 from projections.memory import MemoryFacts
 from projections.runner import Progress, Projector
 from projections.sql import SqlFacts, make_engine, upgrade
-from projections.view import Snapshot
+from projections.sql_read import caller_bundle
+from projections.view import PrincipalInfo, Snapshot
 
 MEDIACONVERT = "mediaconvert.amazonaws.com"
 _SNAPSHOTS = 64
@@ -66,6 +67,15 @@ class ReadSide:
     def position(self) -> int:
         return self.projector.position()
 
+    def _caught_up(self) -> int:
+        """Catch up only when the log is ahead (a catch-up takes the projection's write lock);
+        returns the projection position the answer is read at."""
+        position = self.position()
+        if self.store.max_position() > position:
+            self.catch_up()
+            position = self.position()
+        return position
+
     # -- time --------------------------------------------------------------------------------
 
     def event_at(self, position: int) -> Any:
@@ -88,7 +98,7 @@ class ReadSide:
         instant counts, including facts recorded after P whose valid time is not later.
         """
         if at is None:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             return to_us(now), {"valid_time": _iso(to_us(now)), "at": "now"}
         if isinstance(at, str) and at.strip().startswith("@"):
             event = self.event_at(self._position_arg(at.strip()))
@@ -109,8 +119,9 @@ class ReadSide:
     def snapshot(self, at: datetime | str | None = None, known_at: str | int | None = None,
                  *, catch_up: bool = True) -> tuple[Snapshot, dict[str, Any]]:
         """The state at valid time `at`, as recorded by `known_at` (default: everything)."""
+        position: int | None = None
         if catch_up:
-            self.catch_up()
+            position = self._caught_up()
         us, as_of = self.resolve_time(at)
         if known_at is not None:
             text = str(known_at)
@@ -123,7 +134,8 @@ class ReadSide:
                     self._known.popitem(last=False)
             as_of = dict(as_of, known_at=f"@{pos}")
             return Snapshot(memory, us), as_of
-        position = self.position()
+        if position is None:
+            position = self.position()
         as_of = dict(as_of, position=position)
         if at is None:
             # Current state: constant until the next fact boundary, so cached until then or
@@ -158,8 +170,33 @@ class ReadSide:
             at: datetime | str | None = None, known_at: str | int | None = None,
             unknown_context: bool = False) -> AuditDecision:
         snap, as_of = self.snapshot(at, known_at)
-        return decide(snap, principal, action, resource, context, unknown_context=unknown_context,
-                      as_of=as_of)
+        if known_at is None:
+            self._prefetch(snap, principal, action, resource)
+        d = decide(snap, principal, action, resource, context, unknown_context=unknown_context,
+                   as_of=as_of)
+        return _annotate(snap, d, principal, action, resource)
+
+    def _prefetch(self, snap: Snapshot, principal: str, action: str, resource: str) -> None:
+        """Everything `build_inputs` reads for a user, role or root caller, in one statement."""
+        try:
+            rp = principal_from_arn(principal)
+        except LedgerError:
+            return
+        if rp.kind in (PrincipalKind.USER, PrincipalKind.ROLE):
+            caller: str | None = rp.arn
+        elif rp.kind is PrincipalKind.ROOT:
+            caller = None
+        else:
+            return  # sessions: the point lookups of `Snapshot` (memoised) do
+        parts = resource.split(":", 5)
+        bucket = role = None
+        if len(parts) == 6 and parts[0] == "arn":
+            if parts[2] == "s3":
+                bucket = parts[5].split("/", 1)[0]
+            elif parts[2] == "iam" and parts[5].startswith("role/") and action.lower().startswith("sts:"):
+                role = resource
+        bundle = caller_bundle(self.engine, snap.at_us, caller, rp.account or None, bucket, role)
+        snap.prefill(bundle.facts, bundle.subjects, bundle.refs)
 
     def authorize(self, actor_arn: str, action: str, resource: str,
                   context: dict[str, Any] | None = None) -> AuditDecision:
@@ -168,23 +205,30 @@ class ReadSide:
 
     def who_can(self, action: str, resource: str, at: datetime | str | None = None,
                 paths: bool = False, max_depth: int = 3, context: dict[str, Any] | None = None,
-                known_at: str | int | None = None) -> dict[str, Any]:
+                known_at: str | int | None = None, *, prune: bool = True) -> dict[str, Any]:
+        """Every caller allowed at T. With `prune`, only candidates are evaluated: account roots,
+        callers the resource-based policy names, and callers whose identity policies have an
+        Allow for the action (anyone else is provably implicitDeny); `prune=False` evaluates
+        every caller (the reference the tests compare against)."""
         snap, as_of = self.snapshot(at, known_at)
         if known_at is None:
             snap = Snapshot(snap.source, snap.at_us).preload()
         ctx = dict(context or {})
         callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
+        cands = _Candidates(snap, callers, prune)
         found: dict[str, dict[str, Any]] = {}
         direct: dict[str, AuditDecision] = {}
-        for arn in callers:
+        for arn in cands.for_action(action, resource):
             d = decide(snap, arn, action, resource, ctx, unknown_context=True)
             if d.allowed:
                 direct[arn] = d
                 found[arn] = self._result(arn, d, [_step(arn, action, resource, d)])
         if paths:
-            self._chains(snap, callers, direct, found, action, resource, ctx, max_depth)
-        return {"as_of": as_of, "action": action, "resource": resource,
-                "principals": [found[k] for k in sorted(found)]}
+            self._chains(snap, cands, direct, found, action, resource, ctx, max_depth)
+        principals = [found[k] for k in sorted(found)]
+        if action.lower() == "sts:assumerole":
+            principals += _delegated(snap, resource, found)
+        return {"as_of": as_of, "action": action, "resource": resource, "principals": principals}
 
     @staticmethod
     def _result(arn: str, d: AuditDecision, path: list[dict[str, Any]],
@@ -194,7 +238,7 @@ class ReadSide:
         return {"principal": arn, "EvalDecision": d.eval_decision, "conditional": conditional,
                 "path": path, "missing_context": keys if conditional else []}
 
-    def _chains(self, snap: Snapshot, callers: list[str], direct: dict[str, AuditDecision],
+    def _chains(self, snap: Snapshot, cands: _Candidates, direct: dict[str, AuditDecision],
                 found: dict[str, dict[str, Any]], action: str, resource: str, ctx: dict[str, Any],
                 max_depth: int) -> None:
         roles = {p.arn: p for p in snap.principals() if p.kind == "role"}
@@ -208,8 +252,8 @@ class ReadSide:
             if not trust.allowed:
                 continue
             queue = f"arn:aws:mediaconvert:us-east-1:{role.account}:queues/Default"
-            for arn in callers:
-                if arn in found or arn == role_arn or principal_from_arn(arn).account != role.account:
+            for arn in cands.passers(role.account, role_arn):
+                if arn in found or arn == role_arn:
                     continue
                 pass_ctx = dict(ctx, **{"iam:PassedToService": MEDIACONVERT})
                 d1 = decide(snap, arn, "iam:PassRole", role_arn, pass_ctx, unknown_context=True)
@@ -231,7 +275,7 @@ class ReadSide:
         for _ in range(max_depth):
             nxt: dict[str, list[dict[str, Any]]] = {}
             for role_arn, role_path in frontier.items():
-                for arn in callers:
+                for arn in cands.assumers(role_arn, found):
                     if arn == role_arn or arn in found:
                         continue
                     d = decide(snap, arn, "sts:AssumeRole", role_arn, ctx, unknown_context=True)
@@ -334,7 +378,7 @@ class ReadSide:
         source = snap0.source
         facts = self._relevant_facts(source, principal, resource)
         start_us = self.resolve_time(start)[0] if start is not None else None
-        end_us = self.resolve_time(end)[0] if end is not None else to_us(datetime.now(timezone.utc))
+        end_us = self.resolve_time(end)[0] if end is not None else to_us(datetime.now(UTC))
         causes: dict[int, list[dict[str, Any]]] = {}
         for f in facts:
             causes.setdefault(f.valid_from, []).append(
@@ -514,6 +558,171 @@ class ReadSide:
             out["session"] = {"arn": s["arn"], "session_id": s["session_id"], "issued": so,
                               "caller": s.get("caller_arn"), "via": s.get("via")}
         return out
+
+
+class _Candidates:
+    """Which callers can possibly be allowed, so `who_can` evaluates only those (in the order of
+    `callers`, which keeps answers and chain paths identical to evaluating everyone).
+
+    A user or role is allowed only through an identity-based Allow whose Action covers the
+    request, or through a resource-based policy (bucket or trust policy) that names it (its ARN
+    or unique id; "*" or NotPrincipal names everyone). Account roots are always evaluated."""
+
+    def __init__(self, snap: Snapshot, callers: list[str], prune: bool) -> None:
+        self.snap = snap
+        self.callers = callers
+        self.prune = prune
+        self.index = {arn: i for i, arn in enumerate(callers)}
+        self.holders: dict[str, PrincipalInfo | None] = {}
+        self.by_account: dict[str, list[str]] = {}
+        for arn in callers:
+            rp = principal_from_arn(arn)
+            self.by_account.setdefault(rp.account or "", []).append(arn)
+        self._lists: dict[Any, list[str]] = {}
+
+    def _holder(self, arn: str) -> PrincipalInfo | None:
+        if arn not in self.holders:
+            self.holders[arn] = None if arn.endswith(":root") else self.snap.principal_by_arn(arn)
+        return self.holders[arn]
+
+    def _named(self, action: str, resource: str) -> tuple[set[str] | None, set[str]]:
+        """(ARNs / unique ids named by the resource policy's Allow statements, or None for
+        everyone; accounts it names)."""
+        entry = resource_side(self.snap, action, resource, Inputs(None, PolicySet()))[1]
+        named: set[str] = set()
+        accounts: set[str] = set()
+        if entry is None:
+            return named, accounts
+        for st in entry.compiled.statements:
+            if not st.allow:
+                continue
+            pm = st.principal
+            if pm is None or st.not_principal is not None or pm.any:
+                return None, accounts
+            named |= set(pm.arns) | set(pm.others)
+            accounts |= set(pm.accounts)
+        return named, accounts
+
+    def _keep(self, arn: str, action_lower: str, named: set[str] | None) -> bool:
+        holder = self._holder(arn)
+        if holder is None or named is None:
+            return True  # roots and anything unresolvable: evaluate
+        if holder.arn in named or holder.unique_id in named:
+            return True
+        return may_allow(self.snap, holder, action_lower)
+
+    def for_action(self, action: str, resource: str) -> list[str]:
+        if not self.prune:
+            return self.callers
+        named = self._named(action, resource)[0]
+        low = action.lower()
+        return [arn for arn in self.callers if self._keep(arn, low, named)]
+
+    def passers(self, account: str, role_arn: str) -> list[str]:
+        """Callers of the role's account that may pass it (candidates for iam:PassRole)."""
+        if not self.prune:
+            return self.callers
+        key = ("pass", account)
+        if key not in self._lists:
+            self._lists[key] = [a for a in self.by_account.get(account, [])
+                                if self._keep(a, "iam:passrole", set())]
+        return self._lists[key]
+
+    def assumers(self, role_arn: str, found: dict[str, Any]) -> list[str]:
+        """Callers that may assume the role: those its trust policy names, and in the accounts
+        it names, those with an identity Allow for sts:AssumeRole."""
+        if not self.prune:
+            return self.callers
+        named, accounts = self._named("sts:AssumeRole", role_arn)
+        if named is None:
+            return [a for a in self.callers if a not in found]
+        picked: set[str] = set()
+        for account in sorted(accounts):
+            key = ("assume", account)
+            if key not in self._lists:
+                self._lists[key] = [a for a in self.by_account.get(account, [])
+                                    if self._keep(a, "sts:assumerole", set())]
+            picked.update(a for a in self._lists[key] if a not in found)
+        for arn in self.callers_named(named):
+            if arn not in found:
+                picked.add(arn)
+        return sorted(picked, key=self.index.__getitem__)
+
+    def callers_named(self, named: set[str]) -> list[str]:
+        if not named:
+            return []
+        out = [a for a in named if a in self.index]
+        ids = self._ids()
+        out += [ids[u] for u in named if u in ids]
+        return out
+
+    def _ids(self) -> dict[str, str]:
+        key = ("ids",)
+        if key not in self._lists:
+            ids = {}
+            for p in self.snap.principals():
+                ids[p.unique_id] = p.arn
+            self._lists[key] = ids  # type: ignore[assignment]
+        return self._lists[key]  # type: ignore[return-value]
+
+
+_ROOT_NOTE = ("the root user cannot call sts:AssumeRole (AWS STS API reference, AssumeRole: "
+              "\"You cannot use root user credentials to call AssumeRole\")")
+_DELEGATED = ("the trust policy names account {acct}; its principals need an identity-based allow "
+              "for sts:AssumeRole")
+
+
+def _trusted_accounts(snap: Snapshot, role_arn: str) -> tuple[dict[str, list[str]], str | None]:
+    """Accounts an Allow statement of the role's trust policy names (id or :root) for
+    sts:AssumeRole, each with the condition keys of those statements; and the role's account."""
+    entry = resource_side(snap, "sts:AssumeRole", role_arn, Inputs(None, PolicySet()))
+    out: dict[str, list[str]] = {}
+    if entry[1] is None:
+        return out, entry[0]
+    for st in entry[1].compiled.candidates("sts:assumerole"):
+        if not st.allow or st.principal is None:
+            continue
+        for acct in st.principal.accounts:
+            keys = out.setdefault(acct, [])
+            keys += [name for _, name in st.cond_keys if name not in keys]
+    return out, entry[0]
+
+
+def _delegated(snap: Snapshot, role_arn: str, found: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per account the trust policy names: any of its principals with an
+    identity-based Allow for sts:AssumeRole on the role can assume it, including principals the
+    ledger does not know (the account's root user itself cannot)."""
+    parts = role_arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
+        return []
+    accounts, _ = _trusted_accounts(snap, role_arn)
+    out = []
+    for acct in sorted(accounts):
+        out.append({"principal": f"arn:aws:iam::{acct}:root", "EvalDecision": "allowed",
+                    "conditional": True, "delegated": True,
+                    "missing_context": sorted(accounts[acct], key=str.lower),
+                    "reason": _DELEGATED.format(acct=acct), "path": []})
+    return out
+
+
+def _annotate(snap: Snapshot, d: AuditDecision, principal: str, action: str, resource: str) -> AuditDecision:
+    """Explain the one answer AWS gives for a reason outside the policies: a root user asking
+    for sts:AssumeRole on a role whose trust policy names its account."""
+    if action.lower() != "sts:assumerole" or not principal.endswith(":root") or d.allowed:
+        return d
+    try:
+        rp = principal_from_arn(principal)
+    except LedgerError:
+        return d
+    if rp.kind is not PrincipalKind.ROOT:
+        return d
+    notes = [_ROOT_NOTE]
+    accounts, _ = _trusted_accounts(snap, resource)
+    if rp.account in accounts:
+        notes.append(_DELEGATED.format(acct=rp.account) + ": ask who_can(\"sts:AssumeRole\", role) "
+                     "for the delegated entry, or can() for one of its users or roles")
+    d.notes = notes
+    return d
 
 
 def _write_owner(payload: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ Answers only "what was in force at T"; evaluation and explanation live in `proje
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -56,6 +57,37 @@ class Snapshot:
         self._by_kind: dict[str, list[Fact]] | None = None
         # Compiled-policy cache keys must be unique across stores: a per-store token.
         self._token = getattr(source, "token", None)
+        # Derived values (principals, managed documents, identity entries) computed once per
+        # snapshot: the state at one instant never changes under a given projection position.
+        self.memo: dict[Any, Any] = {}
+        self._origins: dict[tuple[str, int], Origin] = {}
+
+    def _origin(self, f: Fact) -> Origin:
+        key = (f.key, f.valid_from)
+        hit = self._origins.get(key)
+        if hit is None:
+            hit = self._origins[key] = f.origin()
+        return dict(hit)
+
+    def prefill(self, found: Iterable[Fact], subjects: Iterable[tuple[str, str]],
+                refs: Iterable[tuple[str, str]]) -> Snapshot:
+        """Seed the lookups with facts fetched in bulk: `subjects` / `refs` name the
+        (kind, subject) / (kind, ref) lookups that `found` answers completely; any other
+        lookup still goes to the source."""
+        by_subject: dict[tuple[str, str], list[Fact]] = {k: [] for k in subjects}
+        by_ref: dict[tuple[str, str], list[Fact]] = {k: [] for k in refs}
+        for f in found:
+            hit = by_subject.get((f.kind, f.subject))
+            if hit is not None:
+                hit.append(f)
+            hit = by_ref.get((f.kind, f.ref))
+            if hit is not None:
+                hit.append(f)
+        for (kind, subject), facts in by_subject.items():
+            self._memo[(kind, subject, "")] = facts
+        for (kind, ref), facts in by_ref.items():
+            self._memo[(kind, "", ref)] = facts
+        return self
 
     def _ck(self, f: Fact) -> Any:
         return None if self._token is None else (self._token, f.key, f.valid_from, f.opened_position)
@@ -82,6 +114,10 @@ class Snapshot:
             return self._by_kind.get(kind, [])
         memo_key = (kind, subject or "", ref or "")
         hit = self._memo.get(memo_key)
+        if hit is None and subject is not None and ref is not None:
+            whole = self._memo.get((kind, subject, ""))
+            if whole is not None:
+                hit = self._memo[memo_key] = [f for f in whole if f.ref == ref]
         if hit is None:
             hit = self.source.at(kind, self.at_us, subject, ref)
             self._memo[memo_key] = hit
@@ -93,10 +129,14 @@ class Snapshot:
 
     # -- principals and accounts -----------------------------------------------------------
 
-    @staticmethod
-    def _principal(f: Fact) -> PrincipalInfo:
-        p = f.payload
-        return PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"], p["account"], f.origin())
+    def _principal(self, f: Fact) -> PrincipalInfo:
+        key = ("principal", f.key, f.valid_from)
+        hit = self.memo.get(key)
+        if hit is None:
+            p = f.payload
+            hit = self.memo[key] = PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"],
+                                                 p["account"], self._origin(f))
+        return hit  # type: ignore[no-any-return]
 
     def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
         f = self._latest(self._q("principal", ref=arn))
@@ -121,23 +161,45 @@ class Snapshot:
     # -- policies --------------------------------------------------------------------------
 
     def inline(self, unique_id: str) -> list[tuple[str, dict[str, Any], Origin, Any]]:
-        return sorted(((f.payload["name"], f.payload["document"], f.origin(), self._ck(f))
+        return sorted(((f.payload["name"], f.payload["document"], self._origin(f), self._ck(f))
                        for f in self._q("inline", subject=unique_id)), key=lambda t: t[0])
 
+    def inline_docs(self, unique_id: str) -> list[tuple[dict[str, Any], Any]]:
+        """(document, cache key) of each inline policy, without building origins."""
+        return [(f.payload["document"], self._ck(f)) for f in self._q("inline", subject=unique_id)]
+
+    def attached_ids(self, unique_id: str) -> list[str]:
+        return [f.payload["policy_id"] for f in self._q("attach", subject=unique_id)]
+
+    def member_group_ids(self, user_id: str) -> list[str]:
+        return [f.payload["group_id"] for f in self._q("member", subject=user_id)]
+
     def attached(self, unique_id: str) -> list[tuple[str, str, Origin]]:
-        return sorted(((f.payload["policy_id"], f.payload["policy_arn"], f.origin())
+        return sorted(((f.payload["policy_id"], f.payload["policy_arn"], self._origin(f))
                        for f in self._q("attach", subject=unique_id)), key=lambda t: t[1])
 
     def groups_of(self, user_id: str) -> list[PrincipalInfo]:
+        key = ("groups_of", user_id)
+        if key not in self.memo:
+            self.memo[key] = self._groups_of(user_id)
+        return list(self.memo[key])
+
+    def _groups_of(self, user_id: str) -> list[PrincipalInfo]:
         out = []
         for f in self._q("member", subject=user_id):
             group = self.principal_by_id(f.payload["group_id"])
             if group is not None:
                 out.append(PrincipalInfo(group.kind, group.unique_id, group.arn, group.name,
-                                         group.account, f.origin()))
+                                         group.account, self._origin(f)))
         return sorted(out, key=lambda g: g.arn)
 
     def managed(self, policy_id: str) -> ManagedDoc | None:
+        key = ("managed", policy_id)
+        if key not in self.memo:
+            self.memo[key] = self._managed(policy_id)
+        return self.memo[key]  # type: ignore[no-any-return]
+
+    def _managed(self, policy_id: str) -> ManagedDoc | None:
         policy = self._latest(self._q("policy", subject=policy_id))
         default = self._latest(self._q("pdefault", subject=policy_id))
         if policy is None or default is None:
@@ -148,7 +210,7 @@ class Snapshot:
             return None
         doc_fact = max((default, version), key=lambda f: (f.valid_from, f.opened_position))
         return ManagedDoc(policy_id, policy.payload["arn"], version.payload["document"], version_id,
-                          bool(policy.payload.get("aws_managed")), doc_fact.origin(),
+                          bool(policy.payload.get("aws_managed")), self._origin(doc_fact),
                           self._ck(version))
 
     def managed_by_arn(self, arn: str) -> ManagedDoc | None:
@@ -157,43 +219,43 @@ class Snapshot:
 
     def boundary(self, unique_id: str) -> tuple[str, str, Origin] | None:
         f = self._latest(self._q("boundary", subject=unique_id))
-        return (f.payload["policy_id"], f.payload["policy_arn"], f.origin()) if f else None
+        return (f.payload["policy_id"], f.payload["policy_arn"], self._origin(f)) if f else None
 
     def trust(self, role_id: str) -> tuple[dict[str, Any], Origin, Any] | None:
         f = self._latest(self._q("trust", subject=role_id))
-        return (f.payload["document"], f.origin(), self._ck(f)) if f else None
+        return (f.payload["document"], self._origin(f), self._ck(f)) if f else None
 
     def scps(self, account: str) -> list[tuple[int, str, dict[str, Any], Origin, Any]]:
-        return sorted(((f.payload["level"], f.payload["scp_id"], f.payload["document"], f.origin(),
+        return sorted(((f.payload["level"], f.payload["scp_id"], f.payload["document"], self._origin(f),
                         self._ck(f)) for f in self._q("scp", subject=account)),
                       key=lambda t: (t[0], t[1]))
 
     def revoked_before(self, role_id: str) -> tuple[int, Origin] | None:
         f = self._latest(self._q("revoked", subject=role_id))
-        return (int(f.payload["revoked_before"]), f.origin()) if f else None
+        return (int(f.payload["revoked_before"]), self._origin(f)) if f else None
 
     # -- S3, sessions, jobs ----------------------------------------------------------------
 
     def bucket(self, name: str) -> tuple[str, Origin] | None:
         f = self._latest(self._q("bucket", subject=name))
-        return (f.payload["account"], f.origin()) if f else None
+        return (f.payload["account"], self._origin(f)) if f else None
 
     def bucket_policy(self, name: str) -> tuple[dict[str, Any], Origin, Any] | None:
         f = self._latest(self._q("bucket_policy", subject=name))
-        return (f.payload["document"], f.origin(), self._ck(f)) if f else None
+        return (f.payload["document"], self._origin(f), self._ck(f)) if f else None
 
     def ownership(self, name: str) -> tuple[str, Origin] | None:
         f = self._latest(self._q("ownership", subject=name))
-        return (f.payload["object_ownership"], f.origin()) if f else None
+        return (f.payload["object_ownership"], self._origin(f)) if f else None
 
     def sessions_by_arn(self, arn: str) -> list[tuple[dict[str, Any], Origin]]:
         found = sorted(self._q("session", ref=arn), key=lambda f: (f.valid_from, f.opened_position))
-        return [(f.payload, f.origin()) for f in found]
+        return [(f.payload, self._origin(f)) for f in found]
 
     def object(self, object_arn: str) -> tuple[dict[str, Any], Origin] | None:
         f = self._latest(self._q("object", ref=object_arn))
-        return (f.payload, f.origin()) if f else None
+        return (f.payload, self._origin(f)) if f else None
 
     def job(self, job_arn: str) -> tuple[dict[str, Any], Origin] | None:
         f = self._latest(self._q("job", ref=job_arn))
-        return (f.payload, f.origin()) if f else None
+        return (f.payload, self._origin(f)) if f else None

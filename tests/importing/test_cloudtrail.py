@@ -54,14 +54,21 @@ class TestRealFileStates:
         assert {"AWS": "arn:aws:iam::193672423079:root"} in principals
         assert ledger.account_state("193672423079").exists
 
-    @pytest.mark.xfail(reason="read side: cross-account root of a trusted account is not yet allowed by `can`",
-                       strict=False)
     def test_backdoor_role_is_assumable_by_the_foreign_root(self, ledger: Ledger) -> None:
-        """The foreign account's root can assume the backdoored role after the change, not before."""
+        """After the change the foreign account is trusted: who_can lists it as delegated (any of
+        its principals with an identity allow for sts:AssumeRole), while its root user itself
+        cannot call AssumeRole ("You cannot use root user credentials to call AssumeRole", AWS STS
+        API reference, AssumeRole), so can(root) stays implicitDeny and says why."""
         import_cloudtrail(ledger, [REAL / "stratus_aws.persistence.iam-backdoor-role.json"])
         role = "arn:aws:iam::751203476945:role/stratus-red-team-backdoor-r-role"
         root = "arn:aws:iam::193672423079:root"
-        assert "allowed" == ledger.can(root, "sts:AssumeRole", role, at="2024-08-01T14:00:00Z").eval_decision
+        after = {p["principal"]: p for p in ledger.who_can("sts:AssumeRole", role, at="2024-08-01T14:00:00Z")["principals"]}
+        assert (True, "allowed") == (after[root]["delegated"], after[root]["EvalDecision"])
+        decision = ledger.can(root, "sts:AssumeRole", role, at="2024-08-01T14:00:00Z")
+        assert "implicitDeny" == decision.eval_decision
+        assert any("root user cannot call sts:AssumeRole" in n for n in decision.to_dict()["Notes"])
+        before = ledger.who_can("sts:AssumeRole", role, at="2024-08-01T13:00:00Z")["principals"]
+        assert root not in {p["principal"] for p in before}
 
     def test_create_backdoor_role_has_boundary_and_admin_policy(self, ledger: Ledger) -> None:
         """CreateRole keeps the real role id, the cross-account trust and the AWSDenyAll boundary."""

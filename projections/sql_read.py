@@ -1,0 +1,120 @@
+"""Set-based reads of the temporal facts for the audit queries: one statement per question.
+
+Read-only; the schema comes from Alembic and the rows from the projector (`projections.sql`).
+"""
+
+# ruff: noqa: S608  - the SQL text is built from this module's constants; values are bound parameters
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from projections.facts import Fact
+
+HOLDER_KINDS = ("member", "inline", "attach", "boundary", "tag", "revoked")
+GROUP_KINDS = ("principal", "inline", "attach")
+POLICY_KINDS = ("policy", "pdefault", "pver")
+
+
+def _fact(row: Any) -> Fact:
+    return Fact(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+                json.loads(row[10]))
+
+
+class Bundle:
+    """The facts in force at T that one request reads, and which lookups they answer fully."""
+
+    def __init__(self) -> None:
+        self.facts: list[Fact] = []
+        self.subjects: set[tuple[str, str]] = set()
+        self.refs: set[tuple[str, str]] = set()
+
+
+_LIVE = "valid_from <= :at AND valid_to > :at"
+_SELECT = ("SELECT fact_key, kind, subject, ref, valid_from, valid_to, opened_position, opened_type, "
+           "closed_position, closed_type, payload FROM pl_facts WHERE ")
+_STATEMENTS: dict[tuple[bool, bool, bool, bool], Any] = {}
+
+
+def _kinds(kinds: Iterable[str]) -> str:
+    return "(" + ", ".join(f"'{k}'" for k in kinds) + ")"  # constants of this module only
+
+
+def _statement(caller: bool, account: bool, bucket: bool, role: bool) -> Any:
+    """The UNION ALL text for one shape of request, built once (plain SQL that SQLite and
+    PostgreSQL both plan with the (kind, subject|ref, valid_from) indexes)."""
+    key = (caller, account, bucket, role)
+    hit = _STATEMENTS.get(key)
+    if hit is not None:
+        return hit
+    ctes: list[str] = []
+    parts: list[str] = []
+    if caller:
+        ctes += [
+            f"uid AS (SELECT subject FROM pl_facts WHERE kind = 'principal' AND ref = :caller AND {_LIVE})",
+            f"gid AS (SELECT ref FROM pl_facts WHERE kind = 'member' AND subject IN (SELECT subject FROM uid) "
+            f"AND {_LIVE})",
+            f"pid AS (SELECT ref FROM pl_facts WHERE kind IN ('attach', 'boundary') AND subject IN "
+            f"(SELECT subject FROM uid UNION ALL SELECT ref FROM gid) AND {_LIVE})",
+        ]
+        parts += [
+            f"{_SELECT}kind = 'principal' AND ref = :caller AND {_LIVE}",
+            f"{_SELECT}kind IN {_kinds(HOLDER_KINDS)} AND subject IN (SELECT subject FROM uid) AND {_LIVE}",
+            f"{_SELECT}kind IN {_kinds(GROUP_KINDS)} AND subject IN (SELECT ref FROM gid) AND {_LIVE}",
+            f"{_SELECT}kind IN {_kinds(POLICY_KINDS)} AND subject IN (SELECT ref FROM pid) AND {_LIVE}",
+        ]
+    if account:
+        parts.append(f"{_SELECT}kind IN ('account', 'scp') AND subject = :account AND {_LIVE}")
+    if bucket:
+        parts.append(f"{_SELECT}kind IN ('bucket', 'bucket_policy') AND subject = :bucket AND {_LIVE}")
+    if role:
+        ctes.append(f"rid AS (SELECT subject FROM pl_facts WHERE kind = 'principal' AND ref = :role AND {_LIVE})")
+        parts += [
+            f"{_SELECT}kind = 'principal' AND ref = :role AND {_LIVE}",
+            f"{_SELECT}kind = 'trust' AND subject IN (SELECT subject FROM rid) AND {_LIVE}",
+        ]
+    sql = ("WITH " + ", ".join(ctes) + " " if ctes else "") + " UNION ALL ".join(parts)
+    hit = _STATEMENTS[key] = text(sql)
+    return hit
+
+
+def caller_bundle(engine: Engine, at: int, caller_arn: str | None, account: str | None,
+                  bucket: str | None, role_arn: str | None) -> Bundle:
+    """One UNION ALL statement: the IAM user/role `caller_arn` (its memberships, inline and
+    attached policies, boundary, tags, revocations), its groups and theirs, every managed policy
+    they attach (all versions in force), the account and its SCPs, and the resource side
+    (bucket and bucket policy, or role and trust policy)."""
+    out = Bundle()
+    if not (caller_arn or account or bucket or role_arn):
+        return out
+    stmt = _statement(bool(caller_arn), bool(account), bool(bucket), bool(role_arn))
+    params = {"at": at, "caller": caller_arn, "account": account, "bucket": bucket, "role": role_arn}
+    with engine.connect() as conn:
+        rows = conn.execute(stmt, {k: v for k, v in params.items() if v is not None}).all()
+    seen: set[tuple[str, int]] = set()
+    for row in rows:
+        if (row[0], row[4]) in seen:
+            continue
+        seen.add((row[0], row[4]))
+        out.facts.append(_fact(row))
+    if caller_arn is not None:
+        uids = {x.subject for x in out.facts if x.kind == "principal" and x.ref == caller_arn}
+        gids = {x.ref for x in out.facts if x.kind == "member" and x.subject in uids}
+        pids = {x.ref for x in out.facts if x.kind in ("attach", "boundary") and x.subject in uids | gids}
+        out.refs.add(("principal", caller_arn))
+        out.subjects |= {(k, u) for u in uids for k in HOLDER_KINDS}
+        out.subjects |= {(k, g) for g in gids for k in GROUP_KINDS}
+        out.subjects |= {(k, p) for p in pids for k in POLICY_KINDS}
+    if account:
+        out.subjects |= {("account", account), ("scp", account)}
+    if bucket:
+        out.subjects |= {("bucket", bucket), ("bucket_policy", bucket)}
+    if role_arn:
+        out.refs.add(("principal", role_arn))
+        rids = {x.subject for x in out.facts if x.kind == "principal" and x.ref == role_arn}
+        out.subjects |= {("trust", r) for r in rids}
+    return out
