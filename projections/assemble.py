@@ -308,6 +308,59 @@ def resource_side(snap: Snapshot, action: str, resource: str, out: Inputs) -> tu
     return (account if account.isdigit() else None), None
 
 
+def _resource_side_memo(snap: Snapshot, action: str, resource: str,
+                        out: Inputs) -> tuple[str | None, PolicyEntry | None]:
+    """`resource_side`, once per snapshot for a given (action, resource): the same for every
+    caller of `who_can`."""
+    memo = getattr(snap, "memo", None)
+    if memo is None:
+        return resource_side(snap, action, resource, out)
+    key = ("resource_side", action.lower().startswith("sts:"), resource)
+    hit = memo.get(key)
+    if hit is None:
+        scratch = Inputs(None, PolicySet())
+        account, entry = resource_side(snap, action, resource, scratch)
+        hit = memo[key] = (account, entry, scratch.errors, scratch.unknown_policies)
+    out.errors.extend(hit[2])
+    out.unknown_policies.extend(hit[3])
+    return hit[0], hit[1]
+
+
+def allowing_holders(snap: Snapshot, action_lower: str) -> set[str]:
+    """Unique ids of every user, group and role at T with an identity-based Allow statement
+    whose Action (or NotAction) covers the action, users also through their groups (set-based
+    `may_allow` for all principals at once)."""
+    memo = getattr(snap, "memo", None)
+    key = ("allowing_holders", action_lower)
+    if memo is not None and key in memo:
+        return memo[key]  # type: ignore[no-any-return]
+    scratch: dict[Any, Any] = memo if memo is not None else {}
+    inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
+                   "role": PolicyType.INLINE_ROLE}
+    holders: set[str] = set()
+    for f in snap._q("inline"):
+        if f.subject in holders:
+            continue
+        owner = snap.principal_by_id(f.subject)
+        if owner is None:
+            continue
+        try:
+            compiled = _compiled(f.payload["document"], inline_type[owner.kind], snap._ck(f))
+        except LedgerError:
+            continue
+        if any(st.allow for st in compiled.candidates(action_lower)):
+            holders.add(f.subject)
+    for f in snap._q("attach"):
+        if f.subject not in holders and _managed_allows(snap, f.payload["policy_id"], action_lower, scratch):
+            holders.add(f.subject)
+    for f in snap._q("member"):
+        if f.payload["group_id"] in holders:
+            holders.add(f.subject)
+    if memo is not None:
+        memo[key] = holders
+    return holders
+
+
 def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                  context: dict[str, Any] | None = None) -> Inputs:
     """Resolve the caller at T and gather every policy that bears on the request."""
@@ -370,7 +423,7 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                                    "role", revoked[1], "revoke", out.errors)
                         if e:
                             identity.append(e)
-    resource_account, resource_policy = resource_side(snap, action, resource, out)
+    resource_account, resource_policy = _resource_side_memo(snap, action, resource, out)
     scps = _scps(snap, caller_account, out) if kind is not PrincipalKind.SERVICE else None
     ctx.update(context or {})
     rp = RequestPrincipal(rp.arn, rp.kind, rp.account, unique_id or rp.unique_id, role_arn or rp.role_arn)

@@ -13,13 +13,13 @@ from typing import Any
 
 from ledger.errors import InvalidTimeError, LedgerError, NotFoundError, ValidationError
 from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
-from projections.assemble import AuditDecision, Inputs, build_inputs, decide, may_allow, resource_side
+from projections.assemble import AuditDecision, Inputs, allowing_holders, build_inputs, decide, resource_side
 from projections.facts import FOREVER, Fact, from_us, to_us
 from projections.memory import MemoryFacts
 from projections.runner import Progress, Projector
 from projections.sql import SqlFacts, make_engine, upgrade
-from projections.sql_read import caller_bundle
-from projections.view import PrincipalInfo, Snapshot
+from projections.sql_read import caller_bundle, live_facts
+from projections.view import Snapshot
 
 MEDIACONVERT = "mediaconvert.amazonaws.com"
 _SNAPSHOTS = 64
@@ -212,7 +212,7 @@ class ReadSide:
         every caller (the reference the tests compare against)."""
         snap, as_of = self.snapshot(at, known_at)
         if known_at is None:
-            snap = Snapshot(snap.source, snap.at_us).preload()
+            snap = Snapshot(snap.source, snap.at_us).preload(live_facts(self.engine, snap.at_us))
         ctx = dict(context or {})
         callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
         cands = _Candidates(snap, callers, prune)
@@ -573,21 +573,31 @@ class _Candidates:
         self.callers = callers
         self.prune = prune
         self.index = {arn: i for i, arn in enumerate(callers)}
-        self.holders: dict[str, PrincipalInfo | None] = {}
+        self.roots = {arn for arn in callers if arn.endswith(":root")}
         self.by_account: dict[str, list[str]] = {}
+        self.ids: dict[str, set[str]] = {}  # ARN -> unique ids of principals with that ARN at T
+        self.arn_of: dict[str, str] = {}
+        for p in snap.principals():
+            self.ids.setdefault(p.arn, set()).add(p.unique_id)
+            self.arn_of[p.unique_id] = p.arn
         for arn in callers:
-            rp = principal_from_arn(arn)
-            self.by_account.setdefault(rp.account or "", []).append(arn)
+            account = arn.split(":", 5)[4] if arn.count(":") >= 5 else ""
+            self.by_account.setdefault(account, []).append(arn)
+        self._sets: dict[str, set[str]] = {}
         self._lists: dict[Any, list[str]] = {}
 
-    def _holder(self, arn: str) -> PrincipalInfo | None:
-        if arn not in self.holders:
-            self.holders[arn] = None if arn.endswith(":root") else self.snap.principal_by_arn(arn)
-        return self.holders[arn]
+    def _allowing(self, action_lower: str) -> set[str]:
+        """Caller ARNs with an identity Allow for the action, plus every root."""
+        hit = self._sets.get(action_lower)
+        if hit is None:
+            holders = allowing_holders(self.snap, action_lower)
+            hit = {self.arn_of[u] for u in holders if u in self.arn_of} | self.roots
+            self._sets[action_lower] = hit
+        return hit
 
     def _named(self, action: str, resource: str) -> tuple[set[str] | None, set[str]]:
-        """(ARNs / unique ids named by the resource policy's Allow statements, or None for
-        everyone; accounts it names)."""
+        """(callers named by the resource policy's Allow statements, or None for everyone;
+        accounts it names)."""
         entry = resource_side(self.snap, action, resource, Inputs(None, PolicySet()))[1]
         named: set[str] = set()
         accounts: set[str] = set()
@@ -599,24 +609,22 @@ class _Candidates:
             pm = st.principal
             if pm is None or st.not_principal is not None or pm.any:
                 return None, accounts
-            named |= set(pm.arns) | set(pm.others)
+            for value in set(pm.arns) | set(pm.others):
+                if value in self.ids:
+                    named.add(value)
+                elif value in self.arn_of:
+                    named.add(self.arn_of[value])
             accounts |= set(pm.accounts)
         return named, accounts
-
-    def _keep(self, arn: str, action_lower: str, named: set[str] | None) -> bool:
-        holder = self._holder(arn)
-        if holder is None or named is None:
-            return True  # roots and anything unresolvable: evaluate
-        if holder.arn in named or holder.unique_id in named:
-            return True
-        return may_allow(self.snap, holder, action_lower)
 
     def for_action(self, action: str, resource: str) -> list[str]:
         if not self.prune:
             return self.callers
         named = self._named(action, resource)[0]
-        low = action.lower()
-        return [arn for arn in self.callers if self._keep(arn, low, named)]
+        if named is None:
+            return self.callers
+        keep = self._allowing(action.lower()) | named
+        return [arn for arn in self.callers if arn in keep]
 
     def passers(self, account: str, role_arn: str) -> list[str]:
         """Callers of the role's account that may pass it (candidates for iam:PassRole)."""
@@ -624,8 +632,8 @@ class _Candidates:
             return self.callers
         key = ("pass", account)
         if key not in self._lists:
-            self._lists[key] = [a for a in self.by_account.get(account, [])
-                                if self._keep(a, "iam:passrole", set())]
+            allowing = self._allowing("iam:passrole")
+            self._lists[key] = [a for a in self.by_account.get(account, []) if a in allowing]
         return self._lists[key]
 
     def assumers(self, role_arn: str, found: dict[str, Any]) -> list[str]:
@@ -636,34 +644,14 @@ class _Candidates:
         named, accounts = self._named("sts:AssumeRole", role_arn)
         if named is None:
             return [a for a in self.callers if a not in found]
-        picked: set[str] = set()
-        for account in sorted(accounts):
+        picked = {a for a in named if a not in found}
+        allowing = self._allowing("sts:assumerole")
+        for account in accounts:
             key = ("assume", account)
             if key not in self._lists:
-                self._lists[key] = [a for a in self.by_account.get(account, [])
-                                    if self._keep(a, "sts:assumerole", set())]
+                self._lists[key] = [a for a in self.by_account.get(account, []) if a in allowing]
             picked.update(a for a in self._lists[key] if a not in found)
-        for arn in self.callers_named(named):
-            if arn not in found:
-                picked.add(arn)
         return sorted(picked, key=self.index.__getitem__)
-
-    def callers_named(self, named: set[str]) -> list[str]:
-        if not named:
-            return []
-        out = [a for a in named if a in self.index]
-        ids = self._ids()
-        out += [ids[u] for u in named if u in ids]
-        return out
-
-    def _ids(self) -> dict[str, str]:
-        key = ("ids",)
-        if key not in self._lists:
-            ids = {}
-            for p in self.snap.principals():
-                ids[p.unique_id] = p.arn
-            self._lists[key] = ids  # type: ignore[assignment]
-        return self._lists[key]  # type: ignore[return-value]
 
 
 _ROOT_NOTE = ("the root user cannot call sts:AssumeRole (AWS STS API reference, AssumeRole: "

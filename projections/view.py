@@ -92,11 +92,12 @@ class Snapshot:
     def _ck(self, f: Fact) -> Any:
         return None if self._token is None else (self._token, f.key, f.valid_from, f.opened_position)
 
-    def preload(self) -> Snapshot:
+    def preload(self, found: Iterable[Fact] | None = None) -> Snapshot:
+        """Index every fact in force at T (`found`, or all evaluation kinds from the source)."""
         by_subject: dict[tuple[str, str], list[Fact]] = {}
         by_ref: dict[tuple[str, str], list[Fact]] = {}
         by_kind: dict[str, list[Fact]] = {}
-        for f in self.source.many_at(_PRELOAD_KINDS, self.at_us):
+        for f in self.source.many_at(_PRELOAD_KINDS, self.at_us) if found is None else found:
             by_subject.setdefault((f.kind, f.subject), []).append(f)
             by_ref.setdefault((f.kind, f.ref), []).append(f)
             by_kind.setdefault(f.kind, []).append(f)
