@@ -2,21 +2,25 @@
 
 Pure (no storage, no clock): `changes_of(event)` is a singledispatch fold; `derive_intervals`
 turns one key's changes, ordered by (valid time, position, seq), into validity intervals.
+`changes_of_stored` runs the same fold on a stored event's JSON without pydantic validation.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import singledispatch
-from typing import Any
+from typing import Any, NamedTuple, cast
+from uuid import UUID
 
 from ledger import events as ev
+from ledger.errors import StoreError
 
 # Valid times are stored as integer microseconds since the epoch (portable, fast comparisons).
 FOREVER = 2**62
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_us(value: datetime) -> int:
@@ -27,14 +31,17 @@ def to_us(value: datetime) -> int:
 def from_us(value: int) -> datetime | None:
     if value >= FOREVER:
         return None
-    from datetime import timedelta
-
     return _EPOCH + timedelta(microseconds=value)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One change to the fact `key`: `set` (open with payload) or `clear`, at valid time `at`."""
+_NO_PAYLOAD: dict[str, Any] = {}
+
+
+class Change(NamedTuple):
+    """One change to the fact `key`: `set` (open with payload) or `clear`, at valid time `at`.
+
+    A named tuple rather than a frozen dataclass: a rebuild creates one per fact change, and
+    tuple construction is several times cheaper. The payload is never mutated."""
 
     key: str
     kind: str
@@ -45,7 +52,7 @@ class Change:
     position: int
     seq: int
     cause: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = _NO_PAYLOAD
 
     @property
     def order(self) -> tuple[int, int, int]:
@@ -85,7 +92,7 @@ def derive_intervals(changes: Iterable[Change]) -> list[Fact]:
     Zero-length intervals (two changes at the same instant) are dropped: never in force."""
     out: list[Fact] = []
     current: Change | None = None
-    for change in sorted(changes, key=lambda c: c.order):
+    for change in sorted(changes, key=_order):
         if current is not None:
             if change.at > current.at:
                 out.append(Fact(
@@ -103,35 +110,205 @@ def derive_intervals(changes: Iterable[Change]) -> list[Fact]:
     return out
 
 
+# A fact row in column order: key, kind, subject, ref, valid_from, valid_to, opened_position,
+# opened_type, closed_position, closed_type, payload (whatever the caller carries: dict or JSON).
+FactRow = tuple[str, str, str, str, int, int, int, str, "int | None", "str | None", Any]
+# The open interval of a key: kind, subject, ref, valid_from, opened_position, opened_type, payload.
+_Open = tuple[str, str, str, int, int, str, Any]
+
+
+class IntervalStream:
+    """`derive_intervals` for many keys at once, fed changes in log order: each interval is
+    emitted as soon as a later change closes it, so only each key's open interval is held.
+
+    A change that sorts before its key's latest one (a late event with an older valid time)
+    makes the key `unordered`: nothing more is derived for it here, and the caller re-derives
+    it from all of its changes (for which `derive_rows` on sorted changes is exact)."""
+
+    __slots__ = ("heads", "unordered")
+
+    def __init__(self) -> None:
+        # key -> (at, position, seq) of its latest change, and its open interval if any
+        self.heads: dict[str, tuple[int, int, int, _Open | None]] = {}
+        self.unordered: set[str] = set()
+
+    def seed(self, key: str, at: int, open_: _Open | None) -> None:
+        """Continue a key whose stored changes end at valid time `at` (every change fed
+        afterwards has a later position) with the open interval it has now."""
+        self.heads[key] = (at, 0, -1, open_)
+
+    def add(self, c: Change, payload: Any) -> FactRow | None:
+        key = c.key
+        if key in self.unordered:
+            return None
+        head = self.heads.get(key)
+        opened = (c.kind, c.subject, c.ref, c.at, c.position, c.cause, payload) if c.op == "set" else None
+        if head is None:
+            self.heads[key] = (c.at, c.position, c.seq, opened)
+            return None
+        at, pos, seq, cur = head
+        if c.at < at or (c.at == at and (c.position < pos or (c.position == pos and c.seq < seq))):
+            self.unordered.add(key)
+            del self.heads[key]
+            return None
+        self.heads[key] = (c.at, c.position, c.seq, opened)
+        if cur is not None and c.at > cur[3]:
+            return (key, cur[0], cur[1], cur[2], cur[3], c.at, cur[4], cur[5], c.position, c.cause, cur[6])
+        return None
+
+    def open_rows(self) -> list[FactRow]:
+        """The intervals still open (valid until further notice), one per key at most."""
+        return [(key, o[0], o[1], o[2], o[3], FOREVER, o[4], o[5], None, None, o[6])
+                for key, (_, _, _, o) in self.heads.items() if o is not None]
+
+
+def _order(c: Change) -> tuple[int, int, int]:
+    return (c.at, c.position, c.seq)
+
+
+def derive_rows(changes: Iterable[tuple[Change, Any]]) -> list[FactRow]:
+    """Fact rows of the given (change, payload) pairs, any keys, any order: as `derive_intervals`."""
+    stream = IntervalStream()
+    out: list[FactRow] = []
+    for change, payload in sorted(changes, key=lambda cp: _order(cp[0])):
+        row = stream.add(change, payload)
+        if row is not None:
+            out.append(row)
+    out.extend(stream.open_rows())
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # The fold: event -> changes
 
 
 class _Emit:
-    __slots__ = ("event", "out", "at", "pos")
+    __slots__ = ("at", "cause", "event", "out", "pos")
 
-    def __init__(self, event: ev.LedgerEvent) -> None:
+    def __init__(self, event: ev.LedgerEvent, at: int, pos: int, cause: str) -> None:
         self.event = event
         self.out: list[Change] = []
-        self.at = to_us(event.occurred_at)
-        self.pos = event.position or 0
+        self.at = at
+        self.pos = pos
+        self.cause = cause
 
     def set(self, key: str, kind: str, subject: str, ref: str, payload: dict[str, Any],
             at: int | None = None, cause: str | None = None) -> None:
         self.out.append(Change(key, kind, subject, ref, "set", self.at if at is None else at,
-                               self.pos, len(self.out), cause or self.event.event_type, payload))
+                               self.pos, len(self.out), cause or self.cause, payload))
 
     def clear(self, key: str, kind: str, subject: str = "", ref: str = "", at: int | None = None,
               cause: str | None = None) -> None:
         self.out.append(Change(key, kind, subject, ref, "clear", self.at if at is None else at,
-                               self.pos, len(self.out), cause or self.event.event_type, {}))
+                               self.pos, len(self.out), cause or self.cause, {}))
 
 
 def changes_of(event: ev.LedgerEvent) -> list[Change]:
     """Every fact change an event makes (empty for events that change no permission fact)."""
-    emit = _Emit(event)
+    emit = _Emit(event, to_us(event.occurred_at), event.position or 0, event.event_type)
     _fold(event, emit)
     return emit.out
+
+
+# ---------------------------------------------------------------------------------------------
+# The same fold on stored JSON: a rebuild reads every event once, and pydantic validation of
+# each one costs more than the whole fold. What was stored was produced by the model's own
+# serializer from a validated event, so reading it back needs no validation: only upcasting
+# (as the codec does), field defaults, and datetimes parsed from ISO-8601.
+
+_TOPIC_PREFIX = "ledger.events:"
+
+
+class _Stored:
+    """A stored event's fields as instance attributes, as the fold reads a model instance.
+
+    The JSON object itself becomes the instance `__dict__`, so reading a field is a plain
+    attribute lookup. Datetime fields are kept aside as text and parsed on first use (most
+    are never read by the fold); absent fields (older events) get the model's default."""
+
+    event_type: str
+    _defaults: dict[str, Any]
+    _times: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        times = self.__dict__.get("_times")
+        if times is not None and name in times:
+            value = self.__dict__[name] = _time(times[name])
+            return value
+        info = self._defaults.get(name)
+        if info is None:
+            raise AttributeError(name)
+        return info.get_default(call_default_factory=True)
+
+
+class _Spec:
+    """Per event class: its fold, its view class, which fields are datetimes."""
+
+    __slots__ = ("cls", "fold", "name", "times", "version", "view")
+
+    def __init__(self, cls: type[ev.LedgerEvent]) -> None:
+        self.cls = cls
+        self.name = cls.__name__
+        self.fold = _fold.dispatch(cls)
+        self.version = cls.class_version
+        self.times = tuple(name for name, info in cls.model_fields.items() if info.annotation is datetime)
+        defaults = {name: info for name, info in cls.model_fields.items() if not info.is_required()}
+        self.view = type(f"Stored{self.name}", (_Stored,), {"event_type": self.name, "_defaults": defaults})
+
+
+_SPECS: dict[str, _Spec | None] = {}
+
+
+def _spec(topic: str) -> _Spec | None:
+    spec = _SPECS.get(topic, _SPECS)
+    if spec is _SPECS:
+        cls = ev.EVENT_TYPES.get(topic.removeprefix(_TOPIC_PREFIX))
+        spec = _SPECS[topic] = _Spec(cls) if cls is not None else None
+    return cast("_Spec | None", spec)
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, str):
+        return ev.utc(datetime.fromisoformat(value))
+    raise TypeError(f"not an ISO-8601 time: {value!r}")
+
+
+_decode = json.JSONDecoder().decode
+
+
+def changes_of_stored(position: int, topic: str, state: bytes | str) -> list[Change]:
+    """`changes_of` for a stored event (topic and JSON state as recorded at `position`).
+
+    Equal to `changes_of(codec.decode(...))` for every event the codec wrote; a state the fast
+    path cannot read goes through full validation, which raises as the codec would."""
+    spec = _spec(topic)
+    if spec is None:
+        raise StoreError(f"unknown event topic {topic!r} at position {position}")
+    text = state.decode() if isinstance(state, bytes) else state
+    data = _upcast(spec, _decode(text))
+    try:
+        data["_times"] = {name: data.pop(name) for name in spec.times if name in data}
+        data["position"] = position
+        event: Any = object.__new__(spec.view)
+        event.__dict__ = data
+        emit = _Emit(cast(ev.LedgerEvent, event), to_us(event.occurred_at), position, spec.name)
+        spec.fold(event, emit)
+    except Exception:  # noqa: BLE001 - the validating path reports what is wrong, or agrees
+        data = _upcast(spec, json.loads(text))
+        data.update(originator_id=_NIL, originator_version=0, position=position)
+        return changes_of(spec.cls.model_validate(data))
+    return emit.out
+
+
+_NIL = UUID(int=0)
+
+
+def _upcast(spec: _Spec, data: dict[str, Any]) -> dict[str, Any]:
+    stored_version = data.pop("class_version", 1)
+    while stored_version < spec.version:
+        getattr(spec.cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
+        stored_version += 1
+    return data
 
 
 @singledispatch

@@ -79,9 +79,8 @@ class MemoryFacts:
         for f in self._all():
             if kind is not None and f.kind != kind:
                 continue
-            if subs is None and rfs is None:
-                out.append(f)
-            elif (subs is not None and f.subject in subs) or (rfs is not None and f.ref in rfs):
+            if ((subs is None and rfs is None) or (subs is not None and f.subject in subs)
+                    or (rfs is not None and f.ref in rfs)):
                 out.append(f)
         return out
 

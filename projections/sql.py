@@ -6,20 +6,36 @@ The only projections module that touches SQLAlchemy besides `tables`; schema com
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    Index,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from ledger.errors import StoreError
-from projections.facts import FOREVER, Change, Fact, derive_intervals
+from projections.facts import FOREVER, Change, Fact, FactRow, IntervalStream, derive_rows
 from projections.tables import fact_changes, facts, tracking
 
 _CHUNK = 400
+_SQLITE_CACHE_KIB = 65_536
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -33,6 +49,11 @@ def make_engine(sqlalchemy_url: str, schema: str | None = None) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # A projection batch touches pages all over seven indexes; with SQLite's default 2 MB
+            # cache they spill to the WAL mid-transaction and are read back. Memory is taken
+            # only as pages are used.
+            cur.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         return engine
@@ -63,7 +84,7 @@ def upgrade(engine: Engine) -> None:
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - any migration failure is reported as a StoreError
         raise StoreError(f"cannot migrate read-side schema: {str(error).splitlines()[0][:200]}") from None
 
 
@@ -73,19 +94,128 @@ def _row_fact(row: Any) -> Fact:
                 json.loads(row.payload))
 
 
-def _row_change(row: Any) -> Change:
-    return Change(row.fact_key, row.kind, row.subject, row.ref, row.op, row.at, row.position,
-                  row.seq, row.cause, json.loads(row.payload))
+# The payload column holds this exact text for every path (rebuild, incremental, re-derive), so
+# rows written by any of them compare equal.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_CHANGE_COLUMNS = [c.name for c in fact_changes.columns if c.name != "id"]
+_FACT_COLUMNS = [c.name for c in facts.columns if c.name != "id"]
+_EMPTY = "{}"
+# Rows per executemany / COPY call during a rebuild.
+_FLUSH = 20_000
+
+
+def _change_row(c: Change) -> tuple[Any, ...]:
+    return (c.key, c.kind, c.subject, c.ref, c.op, c.at, c.position, c.seq, c.cause,
+            _dumps(c.payload) if c.payload else _EMPTY)
+
+
+class _Writer:
+    """Bulk inserts of plain tuples on the unit's own DBAPI connection (same transaction):
+    executemany of one prepared INSERT, or COPY on PostgreSQL. SQLAlchemy's per-row parameter
+    processing cost more than SQLite's own insert work."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.postgres = conn.dialect.name == "postgresql"
+        mark = "%s" if self.postgres else "?"
+        # Table and column names come from `tables`, never from input.
+        self._sql = {
+            name: f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"  # noqa: S608
+            for name, cols in ((fact_changes.name, _CHANGE_COLUMNS), (facts.name, _FACT_COLUMNS))
+        }
+        self._copy = {
+            name: f"COPY {name} ({', '.join(cols)}) FROM STDIN"
+            for name, cols in ((fact_changes.name, _CHANGE_COLUMNS), (facts.name, _FACT_COLUMNS))
+        }
+
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self.postgres and len(rows) > 50:
+            driver = self.conn.connection.driver_connection
+            assert driver is not None
+            with driver.cursor() as cur, cur.copy(self._copy[table]) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        self.conn.exec_driver_sql(self._sql[table], list(rows))
+
+
+class _Behind:
+    """Runs a writer's inserts on a second thread, in order, while the caller folds the next
+    page: SQLite (inside sqlite3_step) and psycopg (waiting on the server) release the GIL, so
+    the B-tree work overlaps with the fold on another core. The caller never touches the
+    connection until `finish` has drained the queue."""
+
+    def __init__(self, writer: _Writer, depth: int = 4) -> None:
+        self.writer = writer
+        self.queue: queue.Queue[tuple[str, Sequence[tuple[Any, ...]]] | None] = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="projection-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.writer.insert(*item)
+                except BaseException as error:  # noqa: BLE001 - re-raised on the caller's thread
+                    self.error = error
+
+    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        if self.error is not None:
+            self.finish()
+        self.queue.put((table, rows))
+
+    def finish(self, *, failing: bool = False) -> None:
+        """Wait for every queued insert; re-raise the first one that failed (unless the caller
+        is already failing: its own error is the one to report)."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None and not failing:
+            raise self.error
+
+
+def _secondary_indexes(conn: Connection) -> list[Index]:
+    """The plain (non-unique, column) indexes the database has on the two fact tables, as
+    migrated: whatever revisions added, not only those `tables` declares."""
+    found = []
+    inspector = inspect(conn)
+    for table in (facts, fact_changes):
+        for info in inspector.get_indexes(table.name):
+            columns = info.get("column_names") or []
+            if info.get("unique") or not columns or None in columns or not info.get("name"):
+                continue
+            found.append(Index(info["name"], *[table.c[c] for c in columns if c is not None]))
+    return found
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
+
+
+def _rederive(conn: Connection, writer: _Writer, keys: Iterable[str]) -> int:
+    """Replace the intervals of `keys` by those derived from all their stored changes."""
+    written = 0
+    for chunk in _chunks(sorted(keys)):
+        stmt = select(fact_changes).where(fact_changes.c.fact_key.in_(chunk))
+        pairs = [(Change(r.fact_key, r.kind, r.subject, r.ref, r.op, r.at, r.position, r.seq, r.cause),
+                  r.payload) for r in conn.execute(stmt)]
+        conn.execute(delete(facts).where(facts.c.fact_key.in_(chunk)))
+        rows = derive_rows(pairs)
+        writer.insert(facts.name, rows)
+        written += len(rows)
+    return written
 
 
 class SqlUnit:
     """One projection transaction: rows and position commit together or not at all."""
 
-    def __init__(self, conn: Connection, name: str, fresh: set[str] | None = None) -> None:
+    def __init__(self, conn: Connection, name: str) -> None:
         self.conn = conn
         self.name = name
-        # During a rebuild by this process: keys folded so far (any other key has no rows yet).
-        self.fresh = fresh
 
     def lock_position(self) -> int:
         """Take the projection's write lock and read its position."""
@@ -102,43 +232,60 @@ class SqlUnit:
         self.conn.execute(update(tracking).where(tracking.c.name == self.name).values(position=position))
 
     def apply(self, changes: Sequence[Change]) -> None:
+        """Add a batch of changes, all from events later in the log than any stored change.
+
+        Per touched key, only its latest valid time and its open interval are read (one query
+        each per chunk of keys): a key whose new changes are all at or after that time just
+        continues from its open interval; any other key (a late, older event) is re-derived
+        from all of its changes."""
         if not changes:
             return
         conn = self.conn
-        conn.execute(insert(fact_changes), [
-            {"fact_key": c.key, "kind": c.kind, "subject": c.subject, "ref": c.ref, "op": c.op,
-             "at": c.at, "position": c.position, "seq": c.seq, "cause": c.cause,
-             "payload": json.dumps(c.payload, separators=(",", ":"))}
-            for c in changes
-        ])
+        writer = _Writer(conn)
         keys = sorted({c.key for c in changes})
-        rows: list[dict[str, Any]] = []
-        batch: dict[str, list[Change]] = {}
+        stream = IntervalStream()
+        reopened: list[int] = []
+        for chunk in _chunks(keys):
+            latest: dict[str, int] = {row[0]: row[1] for row in conn.execute(
+                select(fact_changes.c.fact_key, func.max(fact_changes.c.at))
+                .where(fact_changes.c.fact_key.in_(chunk)).group_by(fact_changes.c.fact_key))}
+            if not latest:
+                continue
+            open_rows = conn.execute(
+                select(facts.c.id, facts.c.fact_key, facts.c.kind, facts.c.subject, facts.c.ref,
+                       facts.c.valid_from, facts.c.opened_position, facts.c.opened_type, facts.c.payload)
+                .where(facts.c.fact_key.in_(list(latest)), facts.c.valid_to == FOREVER)).all()
+            opened: dict[str, Any] = {}
+            for r in open_rows:
+                if r.fact_key in opened or r.valid_from != latest[r.fact_key]:
+                    stream.unordered.add(r.fact_key)  # not what a derivation leaves: start over
+                opened[r.fact_key] = r
+            for key, at in latest.items():
+                if key in stream.unordered:
+                    continue
+                o = opened.get(key)
+                stream.seed(key, at, None if o is None else (
+                    o.kind, o.subject, o.ref, o.valid_from, o.opened_position, o.opened_type, o.payload))
+                if o is not None:
+                    reopened.append(o.id)
+        change_rows = []
+        rows = []
         for c in changes:
-            batch.setdefault(c.key, []).append(c)
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start:start + _CHUNK]
-            by_key: dict[str, list[Change]] = {}
-            stored = chunk if self.fresh is None else [k for k in chunk if k in self.fresh]
-            if stored:
-                for row in conn.execute(select(fact_changes).where(fact_changes.c.fact_key.in_(stored))):
-                    by_key.setdefault(row.fact_key, []).append(_row_change(row))
-                conn.execute(delete(facts).where(facts.c.fact_key.in_(stored)))
-            for key in chunk:
-                if self.fresh is not None and key not in self.fresh:
-                    by_key[key] = batch[key]
-                    self.fresh.add(key)
-            for key in chunk:
-                for f in derive_intervals(by_key.get(key, ())):
-                    rows.append({
-                        "fact_key": f.key, "kind": f.kind, "subject": f.subject, "ref": f.ref,
-                        "valid_from": f.valid_from, "valid_to": f.valid_to,
-                        "opened_position": f.opened_position, "opened_type": f.opened_type,
-                        "closed_position": f.closed_position, "closed_type": f.closed_type,
-                        "payload": json.dumps(f.payload, separators=(",", ":")),
-                    })
-        if rows:
-            conn.execute(insert(facts), rows)
+            row = _change_row(c)
+            change_rows.append(row)
+            closed = stream.add(c, row[9])
+            if closed is not None:
+                rows.append(closed)
+        writer.insert(fact_changes.name, change_rows)
+        for start in range(0, len(reopened), _CHUNK):
+            conn.execute(delete(facts).where(facts.c.id.in_(reopened[start:start + _CHUNK])))
+        rows.extend(stream.open_rows())
+        unordered = stream.unordered
+        if unordered:
+            rows = [r for r in rows if r[0] not in unordered]
+        writer.insert(facts.name, rows)
+        if unordered:
+            _rederive(conn, writer, unordered)
 
 
 class SqlFacts:
@@ -147,16 +294,11 @@ class SqlFacts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.token = uuid.uuid4().hex
-        self._fresh: set[str] | None = None
-
-    def rebuilding(self, on: bool) -> None:
-        """While on, this process is the only writer and started from empty tables (`reset`)."""
-        self._fresh = set() if on else None
 
     @contextmanager
     def unit(self, name: str) -> Iterator[SqlUnit]:
         with self.engine.begin() as conn:
-            yield SqlUnit(conn, name, self._fresh)
+            yield SqlUnit(conn, name)
 
     def position(self, name: str) -> int:
         with self.engine.connect() as conn:
@@ -169,6 +311,63 @@ class SqlFacts:
             conn.execute(delete(facts))
             conn.execute(delete(fact_changes))
             conn.execute(update(tracking).where(tracking.c.name == name).values(position=0))
+
+    def rebuild_from(self, name: str, batches: Iterable[tuple[int, int, list[Change]]]) -> int:
+        """Replace the projection by the fold of the whole log, in one transaction.
+
+        `batches` yields (last position, events, changes) in log order. Readers keep seeing
+        the previous projection until the commit; a crash leaves it untouched. Secondary
+        indexes are dropped for the load and built once at the end (a sort, rather than a
+        million random index inserts), inside the same transaction."""
+        with self.engine.begin() as conn:
+            unit = SqlUnit(conn, name)
+            unit.lock_position()
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"TRUNCATE {facts.name}, {fact_changes.name}")
+            else:
+                conn.execute(delete(facts))
+                conn.execute(delete(fact_changes))
+            indexes = _secondary_indexes(conn)
+            for index in indexes:
+                index.drop(conn)
+            writer = _Writer(conn)
+            behind = _Behind(writer)
+            stream = IntervalStream()
+            change_rows: list[tuple[Any, ...]] = []
+            rows: list[FactRow] = []
+            done = 0
+            last = 0
+            try:
+                for position, count, changes in batches:
+                    for c in changes:
+                        row = _change_row(c)
+                        change_rows.append(row)
+                        closed = stream.add(c, row[9])
+                        if closed is not None:
+                            rows.append(closed)
+                    if len(change_rows) >= _FLUSH:
+                        behind.insert(fact_changes.name, change_rows)
+                        change_rows = []
+                    if len(rows) >= _FLUSH:
+                        behind.insert(facts.name, rows)
+                        rows = []
+                    done += count
+                    last = position
+                behind.insert(fact_changes.name, change_rows)
+                behind.insert(facts.name, rows)
+                del change_rows, rows
+                behind.insert(facts.name, stream.open_rows())
+            except BaseException:
+                behind.finish(failing=True)
+                raise
+            behind.finish()
+            stream.heads.clear()
+            for index in indexes:
+                index.create(conn)
+            if stream.unordered:
+                _rederive(conn, writer, stream.unordered)
+            unit.set_position(last)
+        return done
 
     # -- queries -------------------------------------------------------------------------
 

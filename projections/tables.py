@@ -25,7 +25,7 @@ fact_changes = Table(
     Column("cause", Text, nullable=False),
     Column("payload", Text, nullable=False),
     UniqueConstraint("position", "seq", name="uq_pl_fact_changes_position_seq"),
-    Index("ix_pl_fact_changes_key", "fact_key"),
+    Index("ix_pl_fact_changes_key_at", "fact_key", "at"),
 )
 
 # Validity intervals [valid_from, valid_to) in valid time (microseconds since the epoch).
@@ -46,7 +46,8 @@ facts = Table(
     Index("ix_pl_facts_kind_subject_from", "kind", "subject", "valid_from"),
     Index("ix_pl_facts_kind_ref_from", "kind", "ref", "valid_from"),
     Index("ix_pl_facts_kind_from", "kind", "valid_from"),
-    Index("ix_pl_facts_key", "fact_key"),
+    Index("ix_pl_facts_kind_from_to", "kind", "valid_from", "valid_to"),  # 0003_read_indexes
+    Index("ix_pl_facts_key_to", "fact_key", "valid_to"),
 )
 
 # One row per projection: the last log position whose effects are committed with the rows.
