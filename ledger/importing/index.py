@@ -8,7 +8,9 @@ Identity resolution, in order (documented in `resolve`):
 1. an id the record itself carries (`userId`, `roleId`, `policyId`, `groupId`, `assumedRoleId`,
    the caller's `principalId`);
 2. the id of the principal of that name known at the record's time (the latest one created at or
-   before it; failing that, the earliest one known after it, which must have existed already);
+   before it; failing that, the earliest one known after it, which must have existed already).
+   Each id is known by the span from its first to its last sighting: an id is seen in nearly every
+   record, and AWS never gives a name two ids at once, so the points inside a span add nothing;
 3. a deterministic id derived from the ARN: `derived_id(kind, arn)`, e.g.
    `AIDA-derived-3f2a9c...` (prefix of the kind, then 20 hex chars of SHA-256 of the ARN). It
    never collides with a real AWS id (those have no hyphen) and is the same on every import.
@@ -27,6 +29,10 @@ from ledger import events as ev
 from ledger.names import UNIQUE_ID_PREFIX
 
 Key = tuple[str, str, str]  # (account, kind, lower-case name or policy ARN)
+
+
+def _when(entry: tuple[datetime, str]) -> datetime:
+    return entry[0]
 
 
 def derived_id(kind: str, arn: str) -> str:
@@ -60,7 +66,9 @@ class JobFact:
 class ImportIndex:
     """Time-aware lookups shared by the first (scan) and second (map) passes of an import."""
 
-    names: dict[Key, list[tuple[datetime, str]]] = field(default_factory=lambda: defaultdict(list))
+    # name -> unique id -> [first, last] sighting; `_timelines` caches the spans' ends in order.
+    names: dict[Key, dict[str, list[datetime]]] = field(default_factory=lambda: defaultdict(dict))
+    _timelines: dict[Key, list[tuple[datetime, str]]] = field(default_factory=dict)
     known_ids: set[str] = field(default_factory=set)  # ids already in the ledger or emitted
     pending_ids: set[str] = field(default_factory=set)  # ids a record of this import will create
     arns: dict[str, str] = field(default_factory=dict)  # unique id -> ARN (with its path)
@@ -75,12 +83,19 @@ class ImportIndex:
     # ------------------------------------------------------------ feeding
 
     def add_name(self, account: str, kind: str, name: str, at: datetime, unique_id: str) -> None:
-        entries = self.names[(account, kind, name.lower() if kind != "policy" else name)]
+        key = (account, kind, name.lower() if kind != "policy" else name)
         if kind == "policy":
             self.arns.setdefault(unique_id, name)
-        item = (at, unique_id)
-        if item not in entries:
-            bisect.insort(entries, item)
+        span = self.names[key].get(unique_id)
+        if span is None:
+            self.names[key][unique_id] = [at, at]
+        elif at < span[0]:
+            span[0] = at
+        elif at > span[1]:
+            span[1] = at
+        else:
+            return
+        self._timelines.pop(key, None)
 
     def reference(self, account: str, kind: str, name: str, at: datetime) -> None:
         key = (account, kind, name.lower() if kind != "policy" else name)
@@ -144,16 +159,16 @@ class ImportIndex:
     def resolve(self, account: str, kind: str, name: str, at: datetime) -> str | None:
         """The id of the `kind` named `name` in `account` at `at` (policies by ARN), if known:
         the latest known at or before `at`, else the earliest known after it."""
-        entries = self.names.get((account, kind, name.lower() if kind != "policy" else name))
-        if not entries:
-            return None
-        chosen = entries[0][1]
-        for when, unique_id in entries:
-            if when <= at:
-                chosen = unique_id
-            else:
-                break
-        return chosen
+        key = (account, kind, name.lower() if kind != "policy" else name)
+        timeline = self._timelines.get(key)
+        if timeline is None:
+            spans = self.names.get(key)
+            if not spans:
+                return None
+            timeline = sorted({(when, unique_id) for unique_id, span in spans.items() for when in span})
+            self._timelines[key] = timeline
+        where = bisect.bisect_right(timeline, at, key=_when)
+        return timeline[where - 1][1] if where else timeline[0][1]
 
     def placeholder_time(self, account: str, kind: str, name: str, at: datetime) -> datetime:
         seen = self.first_reference.get((account, kind, name.lower() if kind != "policy" else name))
