@@ -119,67 +119,6 @@ def identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
     return list(hit[0])
 
 
-def may_allow(snap: Snapshot, holder: PrincipalInfo, action_lower: str) -> bool:
-    """False only if no identity policy of `holder` at T has an Allow statement whose Action
-    (or NotAction) covers the action: then nothing but a resource policy naming the holder
-    itself can allow it (the pruning test of `who_can`; conservative, never decides)."""
-    memo = getattr(snap, "memo", None)
-    if memo is None or not hasattr(snap, "inline_docs"):
-        entries = identity_entries(snap, holder, Inputs(None, PolicySet()))
-        return any(st.allow for e in entries for st in e.compiled.candidates(action_lower))
-    key = ("may_allow", holder.unique_id, holder.kind, action_lower)
-    hit = memo.get(key)
-    if hit is None:
-        hit = memo[key] = _may_allow(snap, holder, action_lower, memo)
-    return bool(hit)
-
-
-def _may_allow(snap: Snapshot, holder: PrincipalInfo, action_lower: str, memo: dict[Any, Any]) -> bool:
-    inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
-                   "role": PolicyType.INLINE_ROLE}
-    holders = [(holder.unique_id, holder.kind)]
-    if holder.kind == "user":
-        holders += [(g, "group") for g in snap.member_group_ids(holder.unique_id)]
-    for uid, kind in holders:
-        gkey = ("may_allow_holder", uid, kind, action_lower)
-        hit = memo.get(gkey)
-        if hit is None:
-            hit = False
-            for doc, ckey in snap.inline_docs(uid):
-                try:
-                    compiled = _compiled(doc, inline_type[kind], ckey)
-                except LedgerError:
-                    continue
-                if any(st.allow for st in compiled.candidates(action_lower)):
-                    hit = True
-                    break
-            if not hit:
-                for policy_id in snap.attached_ids(uid):
-                    if _managed_allows(snap, policy_id, action_lower, memo):
-                        hit = True
-                        break
-            memo[gkey] = hit
-        if hit:
-            return True
-    return False
-
-
-def _managed_allows(snap: Snapshot, policy_id: str, action_lower: str, memo: dict[Any, Any]) -> bool:
-    key = ("managed_allows", policy_id, action_lower)
-    hit = memo.get(key)
-    if hit is None:
-        managed = snap.managed(policy_id)
-        hit = False
-        if managed is not None:
-            try:
-                compiled = _compiled(managed.document, PolicyType.IDENTITY, managed.cache_key)
-                hit = any(st.allow for st in compiled.candidates(action_lower))
-            except LedgerError:
-                hit = False
-        memo[key] = hit
-    return bool(hit)
-
-
 def _identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
                       with_groups: bool) -> list[PolicyEntry]:
     entries: list[PolicyEntry] = []
@@ -243,6 +182,19 @@ def _scps(snap: Snapshot, account: str | None, out: Inputs) -> list[list[PolicyE
         if e:
             levels.setdefault(level, []).append(e)
     return [levels[k] for k in sorted(levels)]
+
+
+def _scps_memo(snap: Snapshot, account: str | None, out: Inputs) -> list[list[PolicyEntry]] | None:
+    memo = getattr(snap, "memo", None)
+    if memo is None:
+        return _scps(snap, account, out)
+    key = ("scps", account)
+    hit = memo.get(key)
+    if hit is None:
+        scratch = Inputs(None, PolicySet())
+        hit = memo[key] = (_scps(snap, account, scratch), scratch.errors)
+    out.errors.extend(hit[1])
+    return hit[0]  # type: ignore[no-any-return]
 
 
 def _session_entries(snap: Snapshot, session: dict[str, Any], origin: Origin,
@@ -326,21 +278,37 @@ def _resource_side_memo(snap: Snapshot, action: str, resource: str,
     return hit[0], hit[1]
 
 
-def allowing_holders(snap: Snapshot, action_lower: str) -> set[str]:
-    """Unique ids of every user, group and role at T with an identity-based Allow statement
-    whose Action (or NotAction) covers the action, users also through their groups (set-based
-    `may_allow` for all principals at once)."""
+class _HolderIndex:
+    """For one action at T: holders whose identity policies allow it on any resource, and the
+    policies whose only Allow statements for it name specific resources, with their holders."""
+
+    def __init__(self) -> None:
+        self.anywhere: set[str] = set()
+        self.specific: dict[Any, tuple[tuple[Any, ...], set[str]]] = {}
+        self.by_resource: dict[str, set[str]] = {}
+
+
+def _classify(compiled: Any, action_lower: str) -> tuple[Any, ...] | None:
+    """None if no Allow statement covers the action; () if one covers every resource (or uses
+    policy variables, decided per caller); otherwise the statements to match per resource."""
+    allows = [st for st in compiled.candidates(action_lower) if st.allow]
+    if not allows:
+        return None
+    if any(st.res_any or st.res_templates for st in allows):
+        return ()
+    return tuple(allows)
+
+
+def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
     memo = getattr(snap, "memo", None)
-    key = ("allowing_holders", action_lower)
+    key = ("holder_index", action_lower)
     if memo is not None and key in memo:
         return memo[key]  # type: ignore[no-any-return]
-    scratch: dict[Any, Any] = memo if memo is not None else {}
+    index = _HolderIndex()
     inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
                    "role": PolicyType.INLINE_ROLE}
-    holders: set[str] = set()
+    direct: dict[str, list[Any]] = {}  # holder -> specific-policy keys
     for f in snap._q("inline"):
-        if f.subject in holders:
-            continue
         owner = snap.principal_by_id(f.subject)
         if owner is None:
             continue
@@ -348,17 +316,63 @@ def allowing_holders(snap: Snapshot, action_lower: str) -> set[str]:
             compiled = _compiled(f.payload["document"], inline_type[owner.kind], snap._ck(f))
         except LedgerError:
             continue
-        if any(st.allow for st in compiled.candidates(action_lower)):
-            holders.add(f.subject)
+        found = _classify(compiled, action_lower)
+        if found == ():
+            index.anywhere.add(f.subject)
+        elif found:
+            index.specific.setdefault(("inline", f.key), (found, set()))
+            direct.setdefault(f.subject, []).append(("inline", f.key))
+    classes: dict[str, tuple[Any, ...] | None] = {}
     for f in snap._q("attach"):
-        if f.subject not in holders and _managed_allows(snap, f.payload["policy_id"], action_lower, scratch):
-            holders.add(f.subject)
-    for f in snap._q("member"):
-        if f.payload["group_id"] in holders:
-            holders.add(f.subject)
+        pid = f.payload["policy_id"]
+        if pid not in classes:
+            managed = snap.managed(pid)
+            cls: tuple[Any, ...] | None = None
+            if managed is not None:
+                try:
+                    cls = _classify(_compiled(managed.document, PolicyType.IDENTITY, managed.cache_key),
+                                    action_lower)
+                except LedgerError:
+                    cls = None
+            classes[pid] = cls
+            if cls:
+                index.specific[("managed", pid)] = (cls, set())
+        cls = classes[pid]
+        if cls == ():
+            index.anywhere.add(f.subject)
+        elif cls:
+            direct.setdefault(f.subject, []).append(("managed", pid))
+    for holder, keys in direct.items():
+        for k in keys:
+            index.specific[k][1].add(holder)
+    for f in snap._q("member"):  # users inherit their groups' grants
+        group = f.payload["group_id"]
+        if group in index.anywhere:
+            index.anywhere.add(f.subject)
+        for k in direct.get(group, ()):
+            index.specific[k][1].add(f.subject)
     if memo is not None:
-        memo[key] = holders
-    return holders
+        memo[key] = index
+    return index
+
+
+def allowing_holders(snap: Snapshot, action_lower: str, resource: str = "*") -> set[str]:
+    """Unique ids of every user, group and role at T with an identity-based Allow statement
+    whose Action (or NotAction) covers the action and whose Resource may cover `resource`
+    (statements with policy variables always count), users also through their groups: the
+    set-based form of "could an identity policy allow this?" (conservative, never decides)."""
+    index = _holder_index(snap, action_lower)
+    hit = index.by_resource.get(resource)
+    if hit is not None:
+        return hit
+    probe = Request(RequestPrincipal("arn:aws:iam::000000000000:root", PrincipalKind.ROOT, "000000000000"),
+                    action_lower, resource, derive_context=False)
+    out = set(index.anywhere)
+    for statements, holders in index.specific.values():
+        if holders and not holders <= out and any(st.matches_resource(probe) for st in statements):
+            out |= holders
+    index.by_resource[resource] = out
+    return out
 
 
 def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
@@ -368,8 +382,13 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
     rp = principal_from_arn(principal_arn)
     ctx: dict[str, Any] = {}
     if snap.at_us:
-        ctx["aws:CurrentTime"] = _iso(snap.at_us)
-        ctx["aws:EpochTime"] = str(snap.at_us // 1_000_000)
+        memo = getattr(snap, "memo", None)
+        now = memo.get("now") if memo is not None else None
+        if now is None:
+            now = (_iso(snap.at_us), str(snap.at_us // 1_000_000))
+            if memo is not None:
+                memo["now"] = now
+        ctx["aws:CurrentTime"], ctx["aws:EpochTime"] = now
     identity: list[PolicyEntry] = []
     boundaries: list[PolicyEntry] | None = None
     session: list[PolicyEntry] | None = None
@@ -424,7 +443,7 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                         if e:
                             identity.append(e)
     resource_account, resource_policy = _resource_side_memo(snap, action, resource, out)
-    scps = _scps(snap, caller_account, out) if kind is not PrincipalKind.SERVICE else None
+    scps = _scps_memo(snap, caller_account, out) if kind is not PrincipalKind.SERVICE else None
     ctx.update(context or {})
     rp = RequestPrincipal(rp.arn, rp.kind, rp.account, unique_id or rp.unique_id, role_arn or rp.role_arn)
     out.request = Request(rp, action, resource, resource_account, ctx)

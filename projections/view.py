@@ -165,16 +165,6 @@ class Snapshot:
         return sorted(((f.payload["name"], f.payload["document"], self._origin(f), self._ck(f))
                        for f in self._q("inline", subject=unique_id)), key=lambda t: t[0])
 
-    def inline_docs(self, unique_id: str) -> list[tuple[dict[str, Any], Any]]:
-        """(document, cache key) of each inline policy, without building origins."""
-        return [(f.payload["document"], self._ck(f)) for f in self._q("inline", subject=unique_id)]
-
-    def attached_ids(self, unique_id: str) -> list[str]:
-        return [f.payload["policy_id"] for f in self._q("attach", subject=unique_id)]
-
-    def member_group_ids(self, user_id: str) -> list[str]:
-        return [f.payload["group_id"] for f in self._q("member", subject=user_id)]
-
     def attached(self, unique_id: str) -> list[tuple[str, str, Origin]]:
         return sorted(((f.payload["policy_id"], f.payload["policy_arn"], self._origin(f))
                        for f in self._q("attach", subject=unique_id)), key=lambda t: t[1])
