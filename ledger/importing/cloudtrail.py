@@ -49,6 +49,9 @@ _PRIORITY = {  # creations first among records of the same second
 }
 
 
+_EMPTY: dict[str, Any] = {}  # read-only stand-in for an absent object
+
+
 class NotUnderstood(Exception):
     """The record cannot be mapped (missing or malformed fields): it is counted, not fatal."""
 
@@ -89,8 +92,11 @@ def service_of(record: dict[str, Any]) -> str:
 
 
 def action_of(record: dict[str, Any]) -> str:
-    service, name = service_of(record), record["eventName"]
-    return _ACTION_ALIASES.get((service, name), f"{service}:{name}")
+    return _action(service_of(record), record["eventName"])
+
+
+def _action(service: str, name: str) -> str:
+    return _ACTION_ALIASES.get((service, name)) or f"{service}:{name}"
 
 
 def _arn_account(arn: str) -> str | None:
@@ -188,23 +194,37 @@ def _job_fact(record: dict[str, Any], account: str) -> JobFact | None:
 
 
 def scan(record: dict[str, Any], index: ImportIndex) -> None:
-    """First pass: learn the ids, names, sessions, buckets and jobs this record reveals."""
+    """First pass: learn the ids, names, sessions, buckets and jobs this record reveals. A record
+    too malformed to read teaches nothing more; the second pass counts it as skipped."""
+    try:
+        _scan(record, index)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass
+
+
+def _scan(record: dict[str, Any], index: ImportIndex) -> None:
     at = record["_at"]
     account = record_account(record)
     index.see_account(account, at)
-    identity = record.get("userIdentity") or {}
+    identity = record.get("userIdentity") or _EMPTY
     shared = record.get("sharedEventID")
     if isinstance(shared, str) and shared:
         index.choose_shared(shared, record, fingerprint(record))
-    if identity.get("type") == "IAMUser" and identity.get("userName") and identity.get("principalId") \
-            and identity.get("accountId") and identity.get("arn"):
-        index.add_name(str(identity["accountId"]), "user", str(identity["userName"]), at, str(identity["principalId"]))
-        index.arns.setdefault(str(identity["principalId"]), str(identity["arn"]))
-    issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
-    if issuer.get("type") == "Role" and issuer.get("userName") and issuer.get("principalId") and issuer.get("accountId"):
-        index.add_name(str(issuer["accountId"]), "role", str(issuer["userName"]), at, str(issuer["principalId"]))
-        if issuer.get("arn"):
-            index.arns.setdefault(str(issuer["principalId"]), str(issuer["arn"]))
+    caller_type = identity.get("type")
+    if caller_type == "IAMUser":
+        user_name, principal_id = identity.get("userName"), identity.get("principalId")
+        caller_account, arn = identity.get("accountId"), identity.get("arn")
+        if user_name and principal_id and caller_account and arn:
+            index.add_name(str(caller_account), "user", str(user_name), at, str(principal_id))
+            index.arns.setdefault(str(principal_id), str(arn))
+    session_context = identity.get("sessionContext")
+    if session_context:
+        issuer = session_context.get("sessionIssuer") or _EMPTY
+        if issuer.get("type") == "Role" and issuer.get("userName") and issuer.get("principalId") \
+                and issuer.get("accountId"):
+            index.add_name(str(issuer["accountId"]), "role", str(issuer["userName"]), at, str(issuer["principalId"]))
+            if issuer.get("arn"):
+                index.arns.setdefault(str(issuer["principalId"]), str(issuer["arn"]))
     if record.get("errorCode") or not account:
         return
     source, name = service_of(record), record["eventName"]
@@ -314,7 +334,7 @@ class Mapper:
         call = _Call(self, record, account, principal)
         try:
             if not record.get("errorCode"):
-                handler = self._handlers.get((service_of(record), record["eventName"]))
+                handler = self._handlers.get((call.service, call.name))
                 if handler is not None:
                     handler(call)
             call.observed()
@@ -764,7 +784,7 @@ class _Call:
     """One record being mapped: its parsed parts and the events it has produced so far."""
 
     __slots__ = ("mapper", "record", "account", "principal", "identity", "params", "response", "name",
-                 "at", "source_id", "events", "context")
+                 "service", "at", "source_id", "events", "context")
 
     def __init__(self, mapper: Mapper, record: dict[str, Any], account: str, principal: str) -> None:
         self.mapper = mapper
@@ -775,6 +795,7 @@ class _Call:
         self.params: dict[str, Any] = record.get("requestParameters") or {}
         self.response: dict[str, Any] = record.get("responseElements") or {}
         self.name: str = record["eventName"]
+        self.service = service_of(record)
         self.at: datetime = record["_at"]
         self.source_id = source_id_of(record)
         self.events: list[ev.LedgerEvent] = []
@@ -802,28 +823,35 @@ class _Call:
 
     def observed(self) -> None:
         """The call itself, allowed or denied, for could-vs-did."""
+        # Runs for every record: each field is looked up once (the key order of `context` is
+        # part of the stored JSON, so it stays as it was).
         record, identity = self.record, self.identity
         error = record.get("errorCode")
+        principal_account = identity.get("accountId")
+        access_key = identity.get("accessKeyId")
         context = {"aws:CurrentTime": record["eventTime"], "aws:RequestedRegion": record.get("awsRegion"),
-                   "aws:PrincipalAccount": identity.get("accountId"), "aws:PrincipalArn": self.principal,
+                   "aws:PrincipalAccount": principal_account, "aws:PrincipalArn": self.principal,
                    "aws:SourceIp": record.get("sourceIPAddress"), "eventName": self.name,
                    "eventSource": record["eventSource"]}
-        attributes = (identity.get("sessionContext") or {}).get("attributes") or {}
+        session_context = identity.get("sessionContext") or _EMPTY
+        attributes = session_context.get("attributes") or _EMPTY
         if "mfaAuthenticated" in attributes:
             context["aws:MultiFactorAuthPresent"] = str(attributes["mfaAuthenticated"]).lower()
-        if self.mapper.index.sessions.get(str(identity.get("accessKeyId"))):
-            context["session_id"] = self.mapper.index.sessions[str(identity["accessKeyId"])]
-        source_identity = (identity.get("sessionContext") or {}).get("sourceIdentity")
+        session = self.mapper.index.sessions.get(str(access_key))
+        if session:
+            context["session_id"] = session
+        source_identity = session_context.get("sourceIdentity")
         if isinstance(source_identity, str):
             context["aws:SourceIdentity"] = source_identity
-        context.update(self.context)
-        if isinstance(identity.get("accountId"), str):
-            self.account_fact(identity["accountId"])
+        if self.context:
+            context.update(self.context)
+        if isinstance(principal_account, str):
+            self.account_fact(principal_account)
         resource = self.resource()
         resource_account = _arn_account(resource) if resource.startswith("arn:") else None
         self.emit(ev.AccessObserved, self.account, principal_arn=self.principal,
-                  principal_account=identity.get("accountId") or None, principal_type=identity.get("type"),
-                  access_key_id=identity.get("accessKeyId") or None, action=action_of(record),
+                  principal_account=principal_account or None, principal_type=identity.get("type"),
+                  access_key_id=access_key or None, action=_action(self.service, self.name),
                   resource=resource, resource_account=resource_account, allowed=not error,
                   error_code=str(error) if error else None, invoked_by=identity.get("invokedBy") or None,
                   context={k: v for k, v in context.items() if v is not None})
@@ -840,7 +868,7 @@ class _Call:
         for arn_key in ("roleArn", "policyArn", "role"):
             if isinstance(params.get(arn_key), str) and str(params[arn_key]).startswith("arn:"):
                 return str(params[arn_key])
-        if service_of(self.record) == "iam":
+        if self.service == "iam":
             for name_key, kind in (("userName", "user"), ("roleName", "role"), ("groupName", "group")):
                 if isinstance(params.get(name_key), str):
                     found = self.mapper.index.resolve(self.account, kind, params[name_key], self.at)
