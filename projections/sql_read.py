@@ -123,7 +123,7 @@ def caller_bundle(engine: Engine, at: int, caller_arn: str | None, account: str 
 # Decoded facts by their full identity: a fact row never changes in place (a late event
 # deletes and re-inserts a key's rows), so equal columns mean an equal payload.
 _DECODED: dict[tuple[str, int, int, int, int | None], Fact] = {}
-_DECODED_MAX = 400_000
+_DECODED_MAX = 150_000
 WHO_CAN_KINDS = ("principal", "account", "attach", "inline", "member", "policy", "pver", "pdefault",
                  "boundary", "trust", "scp", "bucket", "bucket_policy", "ownership", "tag", "revoked")
 

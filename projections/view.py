@@ -148,7 +148,11 @@ class Snapshot:
         return self._principal(f) if f else None
 
     def principals(self) -> list[PrincipalInfo]:
-        return [self._principal(f) for f in self._q("principal") if f.payload["kind"] != "group"]
+        hit = self.memo.get("principals")
+        if hit is None:
+            hit = self.memo["principals"] = [self._principal(f) for f in self._q("principal")
+                                             if f.payload["kind"] != "group"]
+        return list(hit)
 
     def account_exists(self, account: str) -> bool:
         return bool(self._q("account", subject=account))

@@ -100,6 +100,8 @@ def can_cmd(
                 console.print(f"missing context: {key}", highlight=False)
             for err in decision.decision.errors:
                 console.print(f"[yellow]note:[/] {err}", highlight=False)
+            for note in decision.notes:
+                console.print(f"[yellow]note:[/] {note}", highlight=False)
             for unknown in decision.unknown_policies:
                 console.print(f"[yellow]unknown policy:[/] {unknown.get('policy_arn')}", highlight=False)
     _exit(0 if decision.allowed else 1)
@@ -121,6 +123,8 @@ def who_can_cmd(
                       title=f"who can {action} on {resource} (as of {result['as_of'].get('valid_time')})")
         for p in result["principals"]:
             path = " → ".join(f"{s['action']} {s['resource']}" for s in p["path"])
+            if p.get("delegated"):
+                path = f"delegated: {p['reason']}"
             table.add_row(p["principal"], p["EvalDecision"] + (" (conditional)" if p["conditional"] else ""),
                           path, ", ".join(p["missing_context"]))
         console.print(table)

@@ -3,13 +3,14 @@ chains included) equal evaluating every caller; cross-account trust delegates to
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.projections._support import A, B, OPS, doc, fresh_ledger, setup, t
+from tests.projections._support import OPS, A, B, doc, fresh_ledger, setup, t
 from tests.projections.test_properties import _record, _times
 
 BACKENDS = ["sqlite", "postgres"]
@@ -88,3 +89,27 @@ class TestCrossAccountTrust:
         _trusting(ledger, f"arn:aws:iam::{A}:user/alice")
         found = ledger.who_can("sts:AssumeRole", ROLE, at=t(31))["principals"]
         assert [] == [p for p in found if p.get("delegated")]
+
+    def test_cli_shows_the_delegated_account_and_the_root_note(self, ledger: Any) -> None:
+        """who-can prints the delegated account with its reason; can prints why root is denied."""
+        import importlib
+
+        from typer.testing import CliRunner
+
+        from ledger.cli.app import app
+
+        importlib.import_module("ledger.cli.commands")  # registers the commands
+
+        _trusting(ledger, f"arn:aws:iam::{B}:root")
+        url = str(ledger.store.url.url)
+        at = t(31).isoformat()
+        who = CliRunner().invoke(app, ["--db", url, "who-can", "sts:AssumeRole", ROLE, "--at", at])
+        assert 0 == who.exit_code, who.output
+        assert "delegated" in who.output
+        body = CliRunner().invoke(app, ["--db", url, "who-can", "sts:AssumeRole", ROLE, "--at", at, "--json"])
+        assert [f"arn:aws:iam::{B}:root"] == [p["principal"] for p in json.loads(body.stdout)["principals"]
+                                               if p.get("delegated")]
+        can = CliRunner().invoke(app, ["--db", url, "can", f"arn:aws:iam::{B}:root", "sts:AssumeRole", ROLE,
+                                       "--at", at])
+        assert 1 == can.exit_code
+        assert "root user cannot call" in " ".join(can.output.split())
