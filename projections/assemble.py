@@ -284,19 +284,33 @@ class _HolderIndex:
 
     def __init__(self) -> None:
         self.anywhere: set[str] = set()
-        self.specific: dict[Any, tuple[tuple[Any, ...], set[str]]] = {}
+        self.specific: dict[Any, tuple[tuple[Any, ...], set[str], frozenset[str]]] = {}
         self.by_resource: dict[str, set[str]] = {}
+        self.by_service: dict[str, list[tuple[tuple[Any, ...], set[str]]]] = {}
 
 
-def _classify(compiled: Any, action_lower: str) -> tuple[Any, ...] | None:
-    """None if no Allow statement covers the action; () if one covers every resource (or uses
-    policy variables, decided per caller); otherwise the statements to match per resource."""
+def _classify(compiled: Any, action_lower: str) -> tuple[tuple[Any, ...], frozenset[str]] | None:
+    """None if no Allow statement covers the action; ((), {"*"}) if one covers every resource
+    (or uses policy variables, decided per caller); otherwise the statements to match per
+    resource and the services their Resource patterns can name ("*" when a pattern leaves the
+    service open)."""
     allows = [st for st in compiled.candidates(action_lower) if st.allow]
     if not allows:
         return None
     if any(st.res_any or st.res_templates for st in allows):
-        return ()
-    return tuple(allows)
+        return (), frozenset("*")
+    services: set[str] = set()
+    statements = compiled.document.statements
+    for st in allows:
+        raw = statements[st.index]
+        if raw.not_resource is not None:
+            services.add("*")
+            continue
+        for pattern in raw.resource or ():
+            parts = pattern.split(":", 3)
+            service = parts[2].lower() if len(parts) > 3 else "*"
+            services.add("*" if "*" in service or "?" in service else service)
+    return tuple(allows), frozenset(services)
 
 
 def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
@@ -317,17 +331,17 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
         except LedgerError:
             continue
         found = _classify(compiled, action_lower)
-        if found == ():
+        if found is not None and found[0] == ():
             index.anywhere.add(f.subject)
-        elif found:
-            index.specific.setdefault(("inline", f.key), (found, set()))
+        elif found is not None:
+            index.specific.setdefault(("inline", f.key), (found[0], set(), found[1]))
             direct.setdefault(f.subject, []).append(("inline", f.key))
-    classes: dict[str, tuple[Any, ...] | None] = {}
+    classes: dict[str, tuple[tuple[Any, ...], frozenset[str]] | None] = {}
     for f in snap._q("attach"):
         pid = f.payload["policy_id"]
         if pid not in classes:
             managed = snap.managed(pid)
-            cls: tuple[Any, ...] | None = None
+            cls: tuple[tuple[Any, ...], frozenset[str]] | None = None
             if managed is not None:
                 try:
                     cls = _classify(_compiled(managed.document, PolicyType.IDENTITY, managed.cache_key),
@@ -335,12 +349,12 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
                 except LedgerError:
                     cls = None
             classes[pid] = cls
-            if cls:
-                index.specific[("managed", pid)] = (cls, set())
+            if cls is not None and cls[0]:
+                index.specific[("managed", pid)] = (cls[0], set(), cls[1])
         cls = classes[pid]
-        if cls == ():
+        if cls is not None and cls[0] == ():
             index.anywhere.add(f.subject)
-        elif cls:
+        elif cls is not None:
             direct.setdefault(f.subject, []).append(("managed", pid))
     for holder, keys in direct.items():
         for k in keys:
@@ -360,17 +374,26 @@ def allowing_holders(snap: Snapshot, action_lower: str, resource: str = "*") -> 
     """Unique ids of every user, group and role at T with an identity-based Allow statement
     whose Action (or NotAction) covers the action and whose Resource may cover `resource`
     (statements with policy variables always count), users also through their groups: the
-    set-based form of "could an identity policy allow this?" (conservative, never decides)."""
+    set-based form of "could an identity policy allow this?" (conservative, never decides).
+    The result is shared: callers must not modify it."""
     index = _holder_index(snap, action_lower)
     hit = index.by_resource.get(resource)
     if hit is not None:
         return hit
-    probe = Request(RequestPrincipal("arn:aws:iam::000000000000:root", PrincipalKind.ROOT, "000000000000"),
-                    action_lower, resource, derive_context=False)
-    out = set(index.anywhere)
-    for statements, holders in index.specific.values():
-        if holders and not holders <= out and any(st.matches_resource(probe) for st in statements):
-            out |= holders
+    parts = resource.split(":", 3)
+    service = parts[2].lower() if len(parts) > 3 else "*"
+    specific = index.by_service.get(service)
+    if specific is None:
+        specific = index.by_service[service] = [
+            (statements, holders) for statements, holders, services in index.specific.values()
+            if holders and ("*" in services or service in services or service == "*")]
+    out = index.anywhere
+    if specific:
+        probe = Request(RequestPrincipal("arn:aws:iam::000000000000:root", PrincipalKind.ROOT, "000000000000"),
+                        action_lower, resource, derive_context=False)
+        for statements, holders in specific:
+            if not holders <= out and any(st.matches_resource(probe) for st in statements):
+                out = out | holders
     index.by_resource[resource] = out
     return out
 

@@ -613,17 +613,18 @@ class _Candidates:
         for arn in callers:
             account = arn.split(":", 5)[4] if arn.count(":") >= 5 else ""
             self.by_account.setdefault(account, []).append(arn)
-        self._sets: dict[tuple[str, str], set[str]] = {}
+        self._sets: dict[int, set[str]] = {}
+        self._keep_alive: list[set[str]] = []  # ids in `_sets` stay unique while alive
         self._lists: dict[Any, list[str]] = {}
 
     def _allowing(self, action_lower: str, resource: str) -> set[str]:
         """Caller ARNs with an identity Allow that may cover the request, plus every root."""
-        key = (action_lower, resource)
-        hit = self._sets.get(key)
-        if hit is None:
-            holders = allowing_holders(self.snap, action_lower, resource)
+        holders = allowing_holders(self.snap, action_lower, resource)
+        hit = self._sets.get(id(holders))
+        if hit is None:  # many resources share one holder set: translate each set once
             hit = {self.arn_of[u] for u in holders if u in self.arn_of} | self.roots
-            self._sets[key] = hit
+            self._sets[id(holders)] = hit
+            self._keep_alive.append(holders)
         return hit
 
     def _named(self, action: str, resource: str) -> tuple[set[str] | None, set[str]]:
@@ -675,7 +676,13 @@ class _Candidates:
         picked = {a for a in named if a not in found}
         allowing = self._allowing("sts:assumerole", role_arn)
         for account in accounts:
-            picked.update(a for a in self.by_account.get(account, []) if a in allowing and a not in found)
+            # `found` only grows: keep per (account, grant set) the callers not found yet.
+            key = ("assume", account, id(allowing))
+            remaining = self._lists.get(key)
+            if remaining is None:
+                remaining = [a for a in self.by_account.get(account, []) if a in allowing]
+            remaining = self._lists[key] = [a for a in remaining if a not in found]
+            picked.update(remaining)
         return sorted(picked, key=self.index.__getitem__)
 
 
