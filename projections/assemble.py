@@ -122,7 +122,7 @@ def identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
 def _identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
                       with_groups: bool) -> list[PolicyEntry]:
     entries: list[PolicyEntry] = []
-    holders = [(holder, None)]
+    holders: list[tuple[PrincipalInfo, Origin | None]] = [(holder, None)]
     if with_groups and holder.kind == "user":
         holders += [(g, g.origin) for g in snap.groups_of(holder.unique_id)]
     inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
@@ -441,7 +441,8 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
         else:
             payload, origin = sessions[-1]
             holder_id = payload.get("role_id") if kind is PrincipalKind.ASSUMED_ROLE else payload.get("user_id")
-            holder = snap.principal_by_id(holder_id) if holder_id else snap.principal_by_arn(payload.get("user_arn", ""))
+            holder = (snap.principal_by_id(holder_id) if holder_id
+                      else snap.principal_by_arn(payload.get("user_arn", "")))
             if holder is None:
                 out.errors.append(f"the principal behind {rp.arn} does not exist at this time")
             else:

@@ -169,13 +169,12 @@ class ReadSide:
             self._now = (position, us, self._next_change(us), snap)
             return snap, as_of
         key = (us, position)
-        snap = self._snapshots.get(key)
-        if snap is None:
-            snap = Snapshot(self.facts, us)
-            self._snapshots[key] = snap
+        cached = self._snapshots.get(key)
+        if cached is None:
+            cached = self._snapshots[key] = Snapshot(self.facts, us)
             if len(self._snapshots) > _SNAPSHOTS:
                 self._snapshots.popitem(last=False)
-        return snap, as_of
+        return cached, as_of
 
     def _next_change(self, us: int) -> int:
         from sqlalchemy import func, select
@@ -242,7 +241,8 @@ class ReadSide:
                  max_depth: int, context: dict[str, Any] | None, known_at: str | int | None,
                  prune: bool) -> dict[str, Any]:
         if known_at is None:
-            snap = Snapshot(snap.source, snap.at_us).preload(live_facts(self.engine, snap.at_us))
+            state = live_facts(self.engine, self.facts.token, snap.at_us)
+            snap = Snapshot(snap.source, snap.at_us).preload(state)
         ctx = dict(context or {})
         callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
         cands = _Candidates(snap, callers, prune)
@@ -296,7 +296,7 @@ class ReadSide:
                         {"principal": MEDIACONVERT, "action": "sts:AssumeRole", "resource": role_arn,
                          "EvalDecision": "allowed", "via": [m.to_dict() for m in trust.decision.matched_statements]},
                         *role_path]
-                for s, d in zip(path[:2], (d1, d2)):
+                for s, d in zip(path[:2], (d1, d2), strict=True):
                     s["conditional"] = bool(d.decision.conditional)
                 missing = set(d1.decision.missing_context_values) | set(d2.decision.missing_context_values)
                 found[arn] = self._result(arn, d2, path, missing)
@@ -493,7 +493,8 @@ class ReadSide:
         ps = sorted(principals) if principals is not None else ps
         prs = sorted(pairs) if pairs is not None else prs
         s1, s2 = Snapshot(source, u1).preload(), Snapshot(source, u2).preload()
-        gained, lost = [], []
+        gained: list[dict[str, Any]] = []
+        lost: list[dict[str, Any]] = []
         for p in ps:
             for a, r in prs:
                 d1 = decide(s1, p, a, r)

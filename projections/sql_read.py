@@ -120,24 +120,24 @@ def caller_bundle(engine: Engine, at: int, caller_arn: str | None, account: str 
     return out
 
 
-# Decoded facts by their full identity: a fact row never changes in place (a late event
-# deletes and re-inserts a key's rows), so equal columns mean an equal payload.
-_DECODED: dict[tuple[str, int, int, int, int | None], Fact] = {}
+# Decoded facts by store and full identity: a fact row never changes in place (a late event
+# deletes and re-inserts a key's rows), so within one store equal columns mean an equal payload.
+_DECODED: dict[tuple[str, str, int, int, int, int | None], Fact] = {}
 _DECODED_MAX = 150_000
 WHO_CAN_KINDS = ("principal", "account", "attach", "inline", "member", "policy", "pver", "pdefault",
                  "boundary", "trust", "scp", "bucket", "bucket_policy", "ownership", "tag", "revoked")
 
 
-def live_facts(engine: Engine, at: int, kinds: Iterable[str] = WHO_CAN_KINDS) -> list[Fact]:
+def live_facts(engine: Engine, token: str, at: int, kinds: Iterable[str] = WHO_CAN_KINDS) -> list[Fact]:
     """Every fact of `kinds` in force at T, decoding each distinct row's JSON once per process
-    (the state at nearby times shares most rows)."""
+    (the state at nearby times shares most rows); `token` names the store."""
     kinds = tuple(kinds)
     stmt = text(f"{_SELECT}kind IN {_kinds(kinds)} AND {_LIVE}")
     out: list[Fact] = []
     cache = _DECODED
     with engine.connect() as conn:
         for row in conn.execute(stmt, {"at": at}):
-            key = (row[0], row[4], row[5], row[6], row[8])
+            key = (token, row[0], row[4], row[5], row[6], row[8])
             f = cache.get(key)
             if f is None:
                 f = _fact(row)

@@ -137,7 +137,7 @@ class Snapshot:
             p = f.payload
             hit = self.memo[key] = PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"],
                                                  p["account"], self._origin(f))
-        return hit  # type: ignore[no-any-return]
+        return hit
 
     def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
         f = self._latest(self._q("principal", ref=arn))
