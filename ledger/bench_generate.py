@@ -7,13 +7,16 @@ Deterministic for a seed; never used by the product itself.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger import events as ev
 
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-BASE = datetime(2024, 1, 1, tzinfo=timezone.utc)
+BASE = datetime(2024, 1, 1, tzinfo=UTC)
+# Events per `Ledger.record` call: one transaction (and one durable commit) each. At 2,000 the
+# commits, not the events, dominated a 1M-event history.
+BATCH = 10_000
 
 
 def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -23,12 +26,12 @@ def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
 class _Gen:
     def __init__(self, ledger: Any, target: int, seed: int) -> None:
         self.ledger = ledger
-        self.rnd = random.Random(seed)
+        self.rnd = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not secrets
         self.target = target
         self.count = 0
         self.tick = 0
         self.buffer: list[ev.LedgerEvent] = []
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def uid(self, prefix: str) -> str:
         return prefix + "".join(self.rnd.choice(_ALPHA) for _ in range(17))
@@ -37,13 +40,14 @@ class _Gen:
         self.tick += self.rnd.randint(1, 120)
         return BASE + timedelta(seconds=self.tick)
 
-    def emit(self, cls: type[ev.LedgerEvent], account: str, at: datetime | None = None, **fields: Any) -> ev.LedgerEvent:
+    def emit(self, cls: type[ev.LedgerEvent], account: str, at: datetime | None = None,
+             **fields: Any) -> ev.LedgerEvent:
         event = cls(originator_id=ev.account_stream_id(account), originator_version=1,
                     occurred_at=at or self.when(), recorded_at=self.now, account_id=account,
                     actor=f"arn:aws:iam::{account}:root", **fields)
         self.buffer.append(event)
         self.count += 1
-        if len(self.buffer) >= 2000:
+        if len(self.buffer) >= BATCH:
             self.flush()
         return event
 
@@ -68,14 +72,20 @@ def generate(ledger_or_store: Any, events: int, seed: int = 1) -> int:
     accounts = [f"{100000000000 + 111 * i:012d}" for i in range(n_accounts)]
     for a in accounts:
         g.emit(ev.AccountCreated, a, account_name=f"acct-{a}", root_arn=f"arn:aws:iam::{a}:root")
-    users, groups, roles, policies, buckets = [], [], [], [], []
+    # Plain dicts of what was created (ids, ARNs, accounts, policy versions), by kind.
+    users: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = []
+    roles: list[dict[str, Any]] = []
+    policies: list[dict[str, Any]] = []
+    buckets: list[dict[str, Any]] = []
     actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "mediaconvert:CreateJob",
                "mediaconvert:GetJob", "iam:PassRole", "sts:AssumeRole", "s3:ListBucket"]
     for i in range(n_policies):
         a = rnd.choice(accounts)
         pid = g.uid("ANPA")
         arn = f"arn:aws:iam::{a}:policy/pol{i}"
-        docs = _doc({"Effect": "Allow", "Action": rnd.sample(actions, 3), "Resource": f"arn:aws:s3:::bucket{i % 7}-*/*"},
+        docs = _doc({"Effect": "Allow", "Action": rnd.sample(actions, 3),
+                     "Resource": f"arn:aws:s3:::bucket{i % 7}-*/*"},
                     {"Effect": "Allow", "Action": rnd.choice(actions), "Resource": "*"})
         g.emit(ev.ManagedPolicyCreated, a, policy_id=pid, policy_name=f"pol{i}", policy_arn=arn, document=docs)
         policies.append({"id": pid, "arn": arn, "account": a, "versions": ["v1"], "next": 2, "default": "v1"})
@@ -116,6 +126,9 @@ def generate(ledger_or_store: Any, events: int, seed: int = 1) -> int:
         g.emit(ev.BucketCreated, a, bucket_name=name, bucket_arn=f"arn:aws:s3:::{name}",
                object_ownership=rnd.choice(["BucketOwnerEnforced", "ObjectWriter", "BucketOwnerPreferred"]))
         buckets.append({"name": name, "account": a})
+    # Per-account candidates, computed once (the same lists the loop used to rebuild per event).
+    creators = {a: [u for u in users[:200] if u["account"] == a] or users[:1] for a in accounts}
+    group_choices = {a: [k for k in range(n_groups) if groups[k]["account"] == a] or [0] for a in accounts}
     membership: set[tuple[int, int]] = set()
     attached: set[tuple[int, int]] = set()
     sessions = 0
@@ -133,7 +146,7 @@ def generate(ledger_or_store: Any, events: int, seed: int = 1) -> int:
         elif r < 0.40:
             ui = rnd.randrange(n_users)
             u = users[ui]
-            gi = rnd.choice([k for k in range(n_groups) if groups[k]["account"] == u["account"]] or [0])
+            gi = rnd.choice(group_choices[u["account"]])
             if groups[gi]["account"] != u["account"]:
                 continue
             cls2 = ev.UserRemovedFromGroup if (ui, gi) in membership else ev.UserAddedToGroup
@@ -173,7 +186,7 @@ def generate(ledger_or_store: Any, events: int, seed: int = 1) -> int:
         elif r < 0.92:
             role = rnd.choice(roles)
             a = role["account"]
-            creator = rnd.choice([u for u in users[:200] if u["account"] == a] or users[:1])
+            creator = rnd.choice(creators[a])
             bucket = rnd.choice(buckets)
             job_id = f"job{g.count}"
             job_arn = f"arn:aws:mediaconvert:us-east-1:{a}:jobs/{job_id}"
@@ -181,7 +194,8 @@ def generate(ledger_or_store: Any, events: int, seed: int = 1) -> int:
                    queue_arn=f"arn:aws:mediaconvert:us-east-1:{a}:queues/Default", role_id=role["id"],
                    role_arn=role["arn"], outputs=(f"s3://{bucket['name']}/out/",))
             acl = rnd.choice([None, "bucket-owner-full-control"])
-            g.emit(ev.OutputWritten, bucket["account"], bucket_name=bucket["name"], bucket_arn=f"arn:aws:s3:::{bucket['name']}",
+            g.emit(ev.OutputWritten, bucket["account"], bucket_name=bucket["name"],
+                   bucket_arn=f"arn:aws:s3:::{bucket['name']}",
                    key=f"out/{job_id}.mp4", object_arn=f"arn:aws:s3:::{bucket['name']}/out/{job_id}.mp4",
                    writer_arn=f"arn:aws:sts::{a}:assumed-role/{role['name']}/MediaConvert", writer_account=a,
                    job_id=job_id, job_arn=job_arn, acl=acl, object_ownership="ObjectWriter", owner_account=a)
@@ -190,6 +204,7 @@ def generate(ledger_or_store: Any, events: int, seed: int = 1) -> int:
             other = rnd.choice(accounts)
             g.emit(ev.BucketPolicyPut, b["account"], bucket_name=b["name"], bucket_arn=f"arn:aws:s3:::{b['name']}",
                    document=_doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other}:root"},
-                                  "Action": ["s3:PutObject", "s3:GetObject"], "Resource": f"arn:aws:s3:::{b['name']}/*"}))
+                                  "Action": ["s3:PutObject", "s3:GetObject"],
+                                  "Resource": f"arn:aws:s3:::{b['name']}/*"}))
     g.flush()
     return g.count

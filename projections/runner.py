@@ -148,8 +148,8 @@ class Projector:
             expected = pos + 1
         return len(positions)
 
-    def rebuild(self, progress: Progress | None = None) -> int:
-        """Fold the whole log again from nothing.
+    def rebuild(self, progress: Progress | None = None, upto: int | None = None) -> int:
+        """Fold the whole log (or its prefix up to position `upto`) again from nothing.
 
         A store with `rebuild_from` (SQL) replaces its rows in one transaction with the
         position (readers see the old projection until the commit; a crash leaves it intact);
@@ -157,13 +157,13 @@ class Projector:
         bulk = getattr(self.facts, "rebuild_from", None)
         if bulk is None or self._stored is None:
             self.facts.reset(self.name)
-            return self.catch_up(progress)
-        total = self.log.max_position()
+            return self.catch_up(progress, upto)
+        total = self.log.max_position() if upto is None else upto
 
         def pages() -> Iterator[tuple[int, int, list[Change]]]:
             position, done = 0, 0
             while True:
-                page = self._page(position, REBUILD_PAGE, None)
+                page = self._page(position, REBUILD_PAGE, upto)
                 if page is None:
                     return
                 yield page

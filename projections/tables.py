@@ -45,8 +45,7 @@ facts = Table(
     Column("payload", Text, nullable=False),
     Index("ix_pl_facts_kind_subject_from", "kind", "subject", "valid_from"),
     Index("ix_pl_facts_kind_ref_from", "kind", "ref", "valid_from"),
-    Index("ix_pl_facts_kind_from", "kind", "valid_from"),
-    Index("ix_pl_facts_kind_from_to", "kind", "valid_from", "valid_to"),  # 0003_read_indexes
+    Index("ix_pl_facts_kind_from_to", "kind", "valid_from", "valid_to"),
     Index("ix_pl_facts_key_to", "fact_key", "valid_to"),
 )
 
