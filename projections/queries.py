@@ -219,7 +219,7 @@ class ReadSide:
             elif parts[2] == "iam" and parts[5].startswith("role/") and action.lower().startswith("sts:"):
                 role = resource
         bundle = caller_bundle(self.engine, snap.at_us, caller, rp.account or None, bucket, role)
-        snap.prefill(bundle.facts, bundle.subjects, bundle.refs)
+        snap.prefill(bundle.facts, bundle.subjects, bundle.refs, bundle.triples)
 
     def authorize(self, actor_arn: str, action: str, resource: str,
                   context: dict[str, Any] | None = None) -> AuditDecision:

@@ -17,7 +17,6 @@ from projections.facts import Fact
 
 HOLDER_KINDS = ("member", "inline", "attach", "boundary", "tag", "revoked")
 GROUP_KINDS = ("principal", "inline", "attach")
-POLICY_KINDS = ("policy", "pdefault", "pver")
 
 
 def _fact(row: Any) -> Fact:
@@ -32,22 +31,28 @@ class Bundle:
         self.facts: list[Fact] = []
         self.subjects: set[tuple[str, str]] = set()
         self.refs: set[tuple[str, str]] = set()
+        self.triples: set[tuple[str, str, str]] = set()  # (kind, subject, ref) answered fully
 
 
 _LIVE = "valid_from <= :at AND valid_to > :at"
 _SELECT = ("SELECT fact_key, kind, subject, ref, valid_from, valid_to, opened_position, opened_type, "
            "closed_position, closed_type, payload FROM pl_facts WHERE ")
-_STATEMENTS: dict[tuple[bool, bool, bool, bool], Any] = {}
+_STATEMENTS: dict[tuple[str, bool, bool, bool, bool], Any] = {}
+# The default version id inside a pdefault row's JSON payload, per dialect.
+_VERSION_ID = {"sqlite": "json_extract(payload, '$.version_id')",
+               "postgresql": "(CAST(payload AS json) ->> 'version_id')"}
 
 
 def _kinds(kinds: Iterable[str]) -> str:
     return "(" + ", ".join(f"'{k}'" for k in kinds) + ")"  # constants of this module only
 
 
-def _statement(caller: bool, account: bool, bucket: bool, role: bool) -> Any:
+def _statement(dialect: str, caller: bool, account: bool, bucket: bool, role: bool) -> Any:
     """The UNION ALL text for one shape of request, built once (plain SQL that SQLite and
-    PostgreSQL both plan with the (kind, subject|ref, valid_from) indexes)."""
-    key = (caller, account, bucket, role)
+    PostgreSQL both plan with the (kind, subject|ref, valid_from) indexes). Of a managed
+    policy only the default version's row is read (by its fact key), whatever the number of
+    versions in its history."""
+    key = (dialect, caller, account, bucket, role)
     hit = _STATEMENTS.get(key)
     if hit is not None:
         return hit
@@ -60,12 +65,15 @@ def _statement(caller: bool, account: bool, bucket: bool, role: bool) -> Any:
             f"AND {_LIVE})",
             f"pid AS (SELECT ref FROM pl_facts WHERE kind IN ('attach', 'boundary') AND subject IN "
             f"(SELECT subject FROM uid UNION ALL SELECT ref FROM gid) AND {_LIVE})",
+            f"dv AS (SELECT 'pver:' || subject || ':' || {_VERSION_ID.get(dialect, _VERSION_ID['sqlite'])} AS k "
+            f"FROM pl_facts WHERE kind = 'pdefault' AND subject IN (SELECT ref FROM pid) AND {_LIVE})",
         ]
         parts += [
             f"{_SELECT}kind = 'principal' AND ref = :caller AND {_LIVE}",
             f"{_SELECT}kind IN {_kinds(HOLDER_KINDS)} AND subject IN (SELECT subject FROM uid) AND {_LIVE}",
             f"{_SELECT}kind IN {_kinds(GROUP_KINDS)} AND subject IN (SELECT ref FROM gid) AND {_LIVE}",
-            f"{_SELECT}kind IN {_kinds(POLICY_KINDS)} AND subject IN (SELECT ref FROM pid) AND {_LIVE}",
+            f"{_SELECT}kind IN ('policy', 'pdefault') AND subject IN (SELECT ref FROM pid) AND {_LIVE}",
+            f"{_SELECT}fact_key IN (SELECT k FROM dv) AND {_LIVE}",
         ]
     if account:
         parts.append(f"{_SELECT}kind IN ('account', 'scp') AND subject = :account AND {_LIVE}")
@@ -91,7 +99,7 @@ def caller_bundle(engine: Engine, at: int, caller_arn: str | None, account: str 
     out = Bundle()
     if not (caller_arn or account or bucket or role_arn):
         return out
-    stmt = _statement(bool(caller_arn), bool(account), bool(bucket), bool(role_arn))
+    stmt = _statement(engine.dialect.name, bool(caller_arn), bool(account), bool(bucket), bool(role_arn))
     params = {"at": at, "caller": caller_arn, "account": account, "bucket": bucket, "role": role_arn}
     with engine.connect() as conn:
         rows = conn.execute(stmt, {k: v for k, v in params.items() if v is not None}).all()
@@ -108,7 +116,9 @@ def caller_bundle(engine: Engine, at: int, caller_arn: str | None, account: str 
         out.refs.add(("principal", caller_arn))
         out.subjects |= {(k, u) for u in uids for k in HOLDER_KINDS}
         out.subjects |= {(k, g) for g in gids for k in GROUP_KINDS}
-        out.subjects |= {(k, p) for p in pids for k in POLICY_KINDS}
+        out.subjects |= {(k, p) for p in pids for k in ("policy", "pdefault")}
+        out.triples |= {("pver", x.subject, str(x.payload.get("version_id")))
+                        for x in out.facts if x.kind == "pdefault" and x.subject in pids}
     if account:
         out.subjects |= {("account", account), ("scp", account)}
     if bucket:

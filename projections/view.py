@@ -70,13 +70,17 @@ class Snapshot:
         return dict(hit)
 
     def prefill(self, found: Iterable[Fact], subjects: Iterable[tuple[str, str]],
-                refs: Iterable[tuple[str, str]]) -> Snapshot:
-        """Seed the lookups with facts fetched in bulk: `subjects` / `refs` name the
-        (kind, subject) / (kind, ref) lookups that `found` answers completely; any other
-        lookup still goes to the source."""
+                refs: Iterable[tuple[str, str]], triples: Iterable[tuple[str, str, str]] = ()) -> Snapshot:
+        """Seed the lookups with facts fetched in bulk: `subjects` / `refs` / `triples` name the
+        (kind, subject) / (kind, ref) / (kind, subject, ref) lookups that `found` answers
+        completely; any other lookup still goes to the source."""
         by_subject: dict[tuple[str, str], list[Fact]] = {k: [] for k in subjects}
         by_ref: dict[tuple[str, str], list[Fact]] = {k: [] for k in refs}
+        by_triple: dict[tuple[str, str, str], list[Fact]] = {k: [] for k in triples}
         for f in found:
+            hit = by_triple.get((f.kind, f.subject, f.ref))
+            if hit is not None:
+                hit.append(f)
             hit = by_subject.get((f.kind, f.subject))
             if hit is not None:
                 hit.append(f)
@@ -87,6 +91,7 @@ class Snapshot:
             self._memo[(kind, subject, "")] = facts
         for (kind, ref), facts in by_ref.items():
             self._memo[(kind, "", ref)] = facts
+        self._memo.update(by_triple)
         return self
 
     def _ck(self, f: Fact) -> Any:
