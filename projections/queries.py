@@ -40,6 +40,9 @@ def _no_gc_pause() -> Iterator[None]:
         if was_enabled:
             gc.enable()
 _SNAPSHOTS = 64
+# who_can's preload reads only the default version of each managed policy: other versions
+# stay point lookups (`Snapshot.managed` reads exactly the default one).
+_NOT_PRELOADED = frozenset({"pver"})
 
 
 def _iso(us: int | None) -> str | None:
@@ -242,7 +245,7 @@ class ReadSide:
                  prune: bool) -> dict[str, Any]:
         if known_at is None:
             state = live_facts(self.engine, self.facts.token, snap.at_us)
-            snap = Snapshot(snap.source, snap.at_us).preload(state)
+            snap = Snapshot(snap.source, snap.at_us).preload(state, _NOT_PRELOADED)
         ctx = dict(context or {})
         callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
         cands = _Candidates(snap, callers, prune)

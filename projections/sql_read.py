@@ -140,19 +140,28 @@ WHO_CAN_KINDS = ("principal", "account", "attach", "inline", "member", "policy",
 
 def live_facts(engine: Engine, token: str, at: int, kinds: Iterable[str] = WHO_CAN_KINDS) -> list[Fact]:
     """Every fact of `kinds` in force at T, decoding each distinct row's JSON once per process
-    (the state at nearby times shares most rows); `token` names the store."""
+    (the state at nearby times shares most rows); `token` names the store. Of managed policy
+    versions only the default ones are read (by fact key): the others never bear on a
+    decision, and their history is the longest of all kinds."""
     kinds = tuple(kinds)
-    stmt = text(f"{_SELECT}kind IN {_kinds(kinds)} AND {_LIVE}")
+    scanned = tuple(k for k in kinds if k != "pver")
+    sql = f"{_SELECT}kind IN {_kinds(scanned)} AND {_LIVE}"
+    if "pver" in kinds:
+        version_id = _VERSION_ID.get(engine.dialect.name, _VERSION_ID["sqlite"])
+        sql += (f" UNION ALL {_SELECT}fact_key IN (SELECT 'pver:' || subject || ':' || {version_id} "
+                f"FROM pl_facts WHERE kind = 'pdefault' AND {_LIVE}) AND {_LIVE}")
+    stmt = text(sql)
     out: list[Fact] = []
     cache = _DECODED
     with engine.connect() as conn:
-        for row in conn.execute(stmt, {"at": at}):
-            key = (token, row[0], row[4], row[5], row[6], row[8])
-            f = cache.get(key)
-            if f is None:
-                f = _fact(row)
-                if len(cache) >= _DECODED_MAX:
-                    cache.clear()
-                cache[key] = f
-            out.append(f)
+        rows = conn.execute(stmt, {"at": at}).all()
+    for row in rows:
+        key = (token, row[0], row[4], row[5], row[6], row[8])
+        f = cache.get(key)
+        if f is None:
+            f = _fact(row)
+            if len(cache) >= _DECODED_MAX:
+                cache.clear()
+            cache[key] = f
+        out.append(f)
     return out

@@ -60,6 +60,7 @@ class Snapshot:
         # Derived values (principals, managed documents, identity entries) computed once per
         # snapshot: the state at one instant never changes under a given projection position.
         self.memo: dict[Any, Any] = {}
+        self._partial: frozenset[str] = frozenset()
         self._origins: dict[tuple[str, int], Origin] = {}
 
     def _origin(self, f: Fact) -> Origin:
@@ -97,8 +98,11 @@ class Snapshot:
     def _ck(self, f: Fact) -> Any:
         return None if self._token is None else (self._token, f.key, f.valid_from, f.opened_position)
 
-    def preload(self, found: Iterable[Fact] | None = None) -> Snapshot:
-        """Index every fact in force at T (`found`, or all evaluation kinds from the source)."""
+    def preload(self, found: Iterable[Fact] | None = None, partial: Iterable[str] = ()) -> Snapshot:
+        """Index every fact in force at T (`found`, or all evaluation kinds from the source).
+        For the `partial` kinds `found` holds only some facts: lookups by (kind, subject, ref)
+        answer from them when present and otherwise ask the source."""
+        self._partial = frozenset(partial)
         by_subject: dict[tuple[str, str], list[Fact]] = {}
         by_ref: dict[tuple[str, str], list[Fact]] = {}
         by_kind: dict[str, list[Fact]] = {}
@@ -110,7 +114,13 @@ class Snapshot:
         return self
 
     def _q(self, kind: str, subject: str | None = None, ref: str | None = None) -> list[Fact]:
-        if self._by_subject is not None and kind in _PRELOAD_KINDS:
+        if self._by_subject is not None and kind in self._partial:
+            assert self._by_ref is not None
+            if subject is not None and ref is not None:
+                found = [f for f in self._by_subject.get((kind, subject), []) if f.ref == ref]
+                if found:
+                    return found
+        elif self._by_subject is not None and kind in _PRELOAD_KINDS:
             assert self._by_ref is not None and self._by_kind is not None
             if subject is not None:
                 found = self._by_subject.get((kind, subject), [])
