@@ -5,6 +5,7 @@ Pure: reads a `Snapshot`, calls the pure evaluator; never writes and never reads
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,19 +31,27 @@ from projections.view import Origin, PrincipalInfo, Snapshot
 _MAX_DOC = 1_000_000
 _PARSED: OrderedDict[Any, Any] = OrderedDict()
 _PARSED_MAX = 20_000
+_BY_TEXT: OrderedDict[tuple[PolicyType, str], Any] = OrderedDict()
 REVOKE_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Sid": "AWSRevokeOlderSessions", "Effect": "Deny", "Action": "*", "Resource": "*"}]}
 
 
 def _compiled(doc: dict[str, Any], ptype: PolicyType, cache_key: Any = None) -> Any:
     """Parse + compile, memoised by the fact that holds the document (documents never change
-    inside one fact interval), so warm queries skip JSON validation."""
+    inside one fact interval), so warm queries skip JSON validation; a fact not seen yet whose
+    document text was parsed before (another version or holder with the same JSON) reuses it."""
     key = (cache_key, ptype) if cache_key is not None else None
     if key is not None:
         hit = _PARSED.get(key)
         if hit is not None:
             return hit
-    compiled = compile_policy(parse_policy(doc, ptype, max_size=_MAX_DOC))
+    text = (ptype, json.dumps(doc, sort_keys=True, separators=(",", ":")))
+    compiled = _BY_TEXT.get(text)
+    if compiled is None:
+        compiled = compile_policy(parse_policy(doc, ptype, max_size=_MAX_DOC))
+        _BY_TEXT[text] = compiled
+        if len(_BY_TEXT) > _PARSED_MAX:
+            _BY_TEXT.popitem(last=False)
     if key is not None:
         _PARSED[key] = compiled
         if len(_PARSED) > _PARSED_MAX:
@@ -287,6 +296,8 @@ class _HolderIndex:
         self.specific: dict[Any, tuple[tuple[Any, ...], set[str], frozenset[str]]] = {}
         self.by_resource: dict[str, set[str]] = {}
         self.by_service: dict[str, list[tuple[tuple[Any, ...], set[str]]]] = {}
+        # holders with an unconditional Deny for the action on every resource: explicitDeny
+        self.denied: set[str] = set()
 
 
 def _classify(compiled: Any, action_lower: str) -> tuple[tuple[Any, ...], frozenset[str]] | None:
@@ -313,6 +324,12 @@ def _classify(compiled: Any, action_lower: str) -> tuple[tuple[Any, ...], frozen
     return tuple(allows), frozenset(services)
 
 
+def _denies_everywhere(compiled: Any, action_lower: str) -> bool:
+    """A Deny statement for the action on every resource, with no condition or variable."""
+    return any(not st.allow and st.res_any and not st.res_not and not st.cond_keys and not st.conditions
+               for st in compiled.candidates(action_lower))
+
+
 def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
     memo = getattr(snap, "memo", None)
     key = ("holder_index", action_lower)
@@ -330,6 +347,8 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
             compiled = _compiled(f.payload["document"], inline_type[owner.kind], snap._ck(f))
         except LedgerError:
             continue
+        if _denies_everywhere(compiled, action_lower):
+            index.denied.add(f.subject)
         found = _classify(compiled, action_lower)
         if found is not None and found[0] == ():
             index.anywhere.add(f.subject)
@@ -337,20 +356,25 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
             index.specific.setdefault(("inline", f.key), (found[0], set(), found[1]))
             direct.setdefault(f.subject, []).append(("inline", f.key))
     classes: dict[str, tuple[tuple[Any, ...], frozenset[str]] | None] = {}
+    denying: dict[str, bool] = {}
     for f in snap._q("attach"):
         pid = f.payload["policy_id"]
         if pid not in classes:
             managed = snap.managed(pid)
             cls: tuple[tuple[Any, ...], frozenset[str]] | None = None
+            denying[pid] = False
             if managed is not None:
                 try:
-                    cls = _classify(_compiled(managed.document, PolicyType.IDENTITY, managed.cache_key),
-                                    action_lower)
+                    compiled = _compiled(managed.document, PolicyType.IDENTITY, managed.cache_key)
+                    cls = _classify(compiled, action_lower)
+                    denying[pid] = _denies_everywhere(compiled, action_lower)
                 except LedgerError:
                     cls = None
             classes[pid] = cls
             if cls is not None and cls[0]:
                 index.specific[("managed", pid)] = (cls[0], set(), cls[1])
+        if denying[pid]:
+            index.denied.add(f.subject)
         cls = classes[pid]
         if cls is not None and cls[0] == ():
             index.anywhere.add(f.subject)
@@ -359,8 +383,10 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
     for holder, keys in direct.items():
         for k in keys:
             index.specific[k][1].add(holder)
-    for f in snap._q("member"):  # users inherit their groups' grants
+    for f in snap._q("member"):  # users inherit their groups' grants (and denies)
         group = f.payload["group_id"]
+        if group in index.denied and snap.principal_by_id(group) is not None:
+            index.denied.add(f.subject)
         if group in index.anywhere:
             index.anywhere.add(f.subject)
         for k in direct.get(group, ()):
@@ -368,6 +394,12 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
     if memo is not None:
         memo[key] = index
     return index
+
+
+def denied_holders(snap: Snapshot, action_lower: str) -> set[str]:
+    """Unique ids of users, groups and roles whose identity policies at T deny the action on
+    every resource without a condition: any request of theirs for it is an explicitDeny."""
+    return _holder_index(snap, action_lower).denied
 
 
 def allowing_holders(snap: Snapshot, action_lower: str, resource: str = "*") -> set[str]:

@@ -15,7 +15,15 @@ from typing import Any
 
 from ledger.errors import InvalidTimeError, LedgerError, NotFoundError, ValidationError
 from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
-from projections.assemble import AuditDecision, Inputs, allowing_holders, build_inputs, decide, resource_side
+from projections.assemble import (
+    AuditDecision,
+    Inputs,
+    allowing_holders,
+    build_inputs,
+    decide,
+    denied_holders,
+    resource_side,
+)
 from projections.facts import FOREVER, Fact, from_us, to_us
 from projections.memory import MemoryFacts
 from projections.runner import Progress, Projector
@@ -626,7 +634,8 @@ class _Candidates:
         holders = allowing_holders(self.snap, action_lower, resource)
         hit = self._sets.get(id(holders))
         if hit is None:  # many resources share one holder set: translate each set once
-            hit = {self.arn_of[u] for u in holders if u in self.arn_of} | self.roots
+            denied = denied_holders(self.snap, action_lower)
+            hit = {self.arn_of[u] for u in holders if u in self.arn_of and u not in denied} | self.roots
             self._sets[id(holders)] = hit
             self._keep_alive.append(holders)
         return hit
@@ -667,7 +676,8 @@ class _Candidates:
         if not self.prune:
             return self.callers
         allowing = self._allowing("iam:passrole", role_arn)
-        return [a for a in self.by_account.get(account, []) if a in allowing]
+        creating = self._allowing("mediaconvert:createjob", f"arn:aws:mediaconvert:us-east-1:{account}:queues/Default")
+        return [a for a in self.by_account.get(account, []) if a in allowing and a in creating]
 
     def assumers(self, role_arn: str, found: dict[str, Any]) -> list[str]:
         """Callers that may assume the role: those its trust policy names, and in the accounts

@@ -65,20 +65,30 @@ def _statement(dialect: str, caller: bool, account: bool, bucket: bool, role: bo
             f"AND {_LIVE})",
             f"pid AS (SELECT ref FROM pl_facts WHERE kind IN ('attach', 'boundary') AND subject IN "
             f"(SELECT subject FROM uid UNION ALL SELECT ref FROM gid) AND {_LIVE})",
+            # policy and pdefault have one key per policy: the row in force at T is the last one
+            # opened by T (one backward index probe, however long the history), if still open.
+            "pp AS (SELECT (SELECT f.id FROM pl_facts f WHERE f.kind = 'policy' AND f.subject = pid.ref "
+            "AND f.valid_from <= :at ORDER BY f.valid_from DESC LIMIT 1) AS id FROM pid)",
+            "pd AS (SELECT (SELECT f.id FROM pl_facts f WHERE f.kind = 'pdefault' AND f.subject = pid.ref "
+            "AND f.valid_from <= :at ORDER BY f.valid_from DESC LIMIT 1) AS id FROM pid)",
             f"dv AS (SELECT 'pver:' || subject || ':' || {_VERSION_ID.get(dialect, _VERSION_ID['sqlite'])} AS k "
-            f"FROM pl_facts WHERE kind = 'pdefault' AND subject IN (SELECT ref FROM pid) AND {_LIVE})",
+            f"FROM pl_facts WHERE id IN (SELECT id FROM pd) AND valid_to > :at)",
         ]
         parts += [
             f"{_SELECT}kind = 'principal' AND ref = :caller AND {_LIVE}",
             f"{_SELECT}kind IN {_kinds(HOLDER_KINDS)} AND subject IN (SELECT subject FROM uid) AND {_LIVE}",
             f"{_SELECT}kind IN {_kinds(GROUP_KINDS)} AND subject IN (SELECT ref FROM gid) AND {_LIVE}",
-            f"{_SELECT}kind IN ('policy', 'pdefault') AND subject IN (SELECT ref FROM pid) AND {_LIVE}",
+            f"{_SELECT}id IN (SELECT id FROM pp UNION ALL SELECT id FROM pd) AND valid_to > :at",
             f"{_SELECT}fact_key IN (SELECT k FROM dv) AND {_LIVE}",
         ]
     if account:
         parts.append(f"{_SELECT}kind IN ('account', 'scp') AND subject = :account AND {_LIVE}")
     if bucket:
-        parts.append(f"{_SELECT}kind IN ('bucket', 'bucket_policy') AND subject = :bucket AND {_LIVE}")
+        # One key each per bucket, often with a long history of policy puts: last opened by T.
+        parts.append(f"{_SELECT}id IN (" + " UNION ALL ".join(
+            f"SELECT (SELECT f.id FROM pl_facts f WHERE f.kind = '{kind}' AND f.subject = :bucket "
+            "AND f.valid_from <= :at ORDER BY f.valid_from DESC LIMIT 1)" for kind in ("bucket", "bucket_policy"))
+            + ") AND valid_to > :at")
     if role:
         ctes.append(f"rid AS (SELECT subject FROM pl_facts WHERE kind = 'principal' AND ref = :role AND {_LIVE})")
         parts += [
