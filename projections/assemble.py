@@ -5,6 +5,7 @@ Pure: reads a `Snapshot`, calls the pure evaluator; never writes and never reads
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import Any
 from ledger.errors import LedgerError
 from ledger.policy import (
     Decision,
+    MatchedStatement,
     PolicyEntry,
     PolicySet,
     PolicyType,
@@ -111,54 +113,101 @@ def _entry(doc: dict[str, Any], ptype: PolicyType, policy_id: str, label: str, o
 
 
 def identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
-                     with_groups: bool = True) -> list[PolicyEntry]:
+                     with_groups: bool = True, share_groups: bool = False) -> list[PolicyEntry]:
     """Inline and attached managed policies (default version at T) of a user/role, plus its
-    groups' policies for a user (memoised per snapshot when the snapshot offers a `memo`)."""
+    groups' policies for a user (memoised per snapshot when the snapshot offers a `memo`).
+
+    With `share_groups`, a group's entries are the same objects for every member and their
+    origins leave out the user's membership (`decide` adds it to the matched statements)."""
     memo = getattr(snap, "memo", None)
     if memo is None:
-        return _identity_entries(snap, holder, out, with_groups)
-    key = ("identity", holder.unique_id, holder.arn, holder.kind, with_groups)
+        return _identity_entries(snap, holder, out, with_groups, share_groups)
+    key = ("identity", holder.unique_id, holder.arn, holder.kind, with_groups, share_groups)
     hit = memo.get(key)
     if hit is None:
         scratch = Inputs(None, PolicySet())
-        hit = memo[key] = (_identity_entries(snap, holder, scratch, with_groups), scratch.errors,
-                           scratch.unknown_policies)
+        hit = memo[key] = (_identity_entries(snap, holder, scratch, with_groups, share_groups),
+                           scratch.errors, scratch.unknown_policies)
     out.errors.extend(hit[1])
     out.unknown_policies.extend(hit[2])
     return list(hit[0])
 
 
 def _identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
-                      with_groups: bool) -> list[PolicyEntry]:
+                      with_groups: bool, share_groups: bool) -> list[PolicyEntry]:
+    groups = snap.groups_of(holder.unique_id) if with_groups and holder.kind == "user" else []
+    if not share_groups:
+        entries = _own_entries(snap, holder, None, out)
+        for g in groups:
+            entries += _own_entries(snap, g, g.origin, out)
+        return entries
+    entries = list(_shared_entries(snap, holder, out))
+    for g in groups:
+        entries += _shared_entries(snap, g, out)
+    return entries
+
+
+def _shared_entries(snap: Snapshot, h: PrincipalInfo, out: Inputs) -> list[PolicyEntry]:
+    """`_own_entries` without membership, once per holder per snapshot."""
+    memo = getattr(snap, "memo", None)
+    if memo is None:
+        return _own_entries(snap, h, None, out)
+    key = ("own", h.unique_id, h.arn, h.kind)
+    hit = memo.get(key)
+    if hit is None:
+        scratch = Inputs(None, PolicySet())
+        hit = memo[key] = (_own_entries(snap, h, None, scratch), scratch.errors, scratch.unknown_policies)
+    out.errors.extend(hit[1])
+    out.unknown_policies.extend(hit[2])
+    return hit[0]  # type: ignore[no-any-return]
+
+
+def _own_entries(snap: Snapshot, h: PrincipalInfo, membership: Origin | None, out: Inputs) -> list[PolicyEntry]:
+    """The inline and attached managed policies of one user, group or role."""
     entries: list[PolicyEntry] = []
-    holders: list[tuple[PrincipalInfo, Origin | None]] = [(holder, None)]
-    if with_groups and holder.kind == "user":
-        holders += [(g, g.origin) for g in snap.groups_of(holder.unique_id)]
     inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
                    "role": PolicyType.INLINE_ROLE}
-    for h, membership in holders:
-        for name, doc, origin, ckey in snap.inline(h.unique_id):
-            o = dict(origin, holder=h.arn)
-            if membership:
-                o["membership"] = membership
-            e = _entry(doc, inline_type[h.kind], name, h.kind, o, ckey, out.errors)
-            if e:
-                entries.append(e)
-        for policy_id, policy_arn, origin in snap.attached(h.unique_id):
-            managed = snap.managed(policy_id)
-            if managed is None:
-                out.unknown_policies.append({"policy_arn": policy_arn, "policy_id": policy_id,
-                                             "attached_to": h.arn, "attachment": origin})
-                continue
-            o = dict(origin, holder=h.arn, version_id=managed.version_id, document=managed.origin)
-            if membership:
-                o["membership"] = membership
-            label = "aws-managed" if managed.aws_managed else "user-managed"
-            e = _entry(managed.document, PolicyType.IDENTITY, managed.arn, label, o,
-                       managed.cache_key, out.errors)
-            if e:
-                entries.append(e)
+    for name, doc, origin, ckey in snap.inline(h.unique_id):
+        o = dict(origin, holder=h.arn)
+        if membership:
+            o["membership"] = membership
+        e = _entry(doc, inline_type[h.kind], name, h.kind, o, ckey, out.errors)
+        if e:
+            entries.append(e)
+    for policy_id, policy_arn, origin in snap.attached(h.unique_id):
+        managed = snap.managed(policy_id)
+        if managed is None:
+            out.unknown_policies.append({"policy_arn": policy_arn, "policy_id": policy_id,
+                                         "attached_to": h.arn, "attachment": origin})
+            continue
+        o = dict(origin, holder=h.arn, version_id=managed.version_id, document=managed.origin)
+        if membership:
+            o["membership"] = membership
+        label = "aws-managed" if managed.aws_managed else "user-managed"
+        e = _entry(managed.document, PolicyType.IDENTITY, managed.arn, label, o,
+                   managed.cache_key, out.errors)
+        if e:
+            entries.append(e)
     return entries
+
+
+def _with_memberships(snap: Snapshot, holder: PrincipalInfo | None, decision: Decision) -> Decision:
+    """Add the user's membership to each matched statement of a group policy (entries built
+    with `share_groups`), exactly as an unshared entry's origin carries it."""
+    if holder is None or holder.kind != "user" or not decision.matched_statements:
+        return decision
+    groups = {g.arn: g.origin for g in snap.groups_of(holder.unique_id) if g.origin}
+    if not groups:
+        return decision
+    matched = []
+    for m in decision.matched_statements:
+        o = m.origin
+        if isinstance(o, dict) and o.get("holder") in groups and "membership" not in o:
+            matched.append(MatchedStatement(m.source_policy_id, m.source_policy_type, m.statement_index,
+                                            m.sid, m.effect, dict(o, membership=groups[o["holder"]])))
+        else:
+            matched.append(m)
+    return dataclasses.replace(decision, matched_statements=tuple(matched))
 
 
 def _boundary(snap: Snapshot, holder: PrincipalInfo, out: Inputs) -> list[PolicyEntry] | None:
@@ -431,7 +480,7 @@ def allowing_holders(snap: Snapshot, action_lower: str, resource: str = "*") -> 
 
 
 def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
-                 context: dict[str, Any] | None = None) -> Inputs:
+                 context: dict[str, Any] | None = None, *, share_groups: bool = False) -> Inputs:
     """Resolve the caller at T and gather every policy that bears on the request."""
     out = Inputs(None, PolicySet())
     rp = principal_from_arn(principal_arn)
@@ -462,7 +511,7 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
             out.principal = holder
             unique_id = holder.unique_id
             role_arn = holder.arn if kind is PrincipalKind.ROLE else None
-            identity = identity_entries(snap, holder, out)
+            identity = identity_entries(snap, holder, out, share_groups=share_groups)
             boundaries = _boundary(snap, holder, out)
             for k, v in snap.tags(holder.unique_id).items():
                 ctx[f"aws:PrincipalTag/{k}"] = v
@@ -479,7 +528,7 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                 out.errors.append(f"the principal behind {rp.arn} does not exist at this time")
             else:
                 out.principal = holder
-                identity = identity_entries(snap, holder, out)
+                identity = identity_entries(snap, holder, out, share_groups=share_groups)
                 boundaries = _boundary(snap, holder, out)
                 session = _session_entries(snap, payload, origin, out)
                 if kind is PrincipalKind.FEDERATED_USER and session is None:
@@ -511,7 +560,7 @@ def decide(snap: Snapshot, principal_arn: str, action: str, resource: str,
            context: dict[str, Any] | None = None, *, unknown_context: bool = False,
            as_of: dict[str, Any] | None = None) -> AuditDecision:
     """Evaluate one request at the snapshot's time; unresolvable inputs fail closed."""
-    inputs = build_inputs(snap, principal_arn, action, resource, context)
+    inputs = build_inputs(snap, principal_arn, action, resource, context, share_groups=True)
     assert inputs.request is not None
     decision = evaluate(inputs.request, inputs.policies, unknown_context=unknown_context)
     if inputs.errors and (decision.eval_decision == "allowed" or _fatal(inputs.errors)):
@@ -522,6 +571,7 @@ def decide(snap: Snapshot, principal_arn: str, action: str, resource: str,
                                 tuple(inputs.errors) + decision.errors, False, action, resource)
     elif inputs.errors:
         decision = _with_errors(decision, inputs.errors)
+    decision = _with_memberships(snap, inputs.principal, decision)
     return AuditDecision(decision, as_of or {"valid_time": _iso(snap.at_us)}, principal_arn,
                          inputs.unknown_policies)
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.projections._support import OPS, A, B, doc, fresh_ledger, setup, t
+from tests.projections._support import OPS, QUERIES, A, B, doc, fresh_ledger, setup, t
 from tests.projections.test_properties import _record, _times
 
 BACKENDS = ["sqlite", "postgres"]
@@ -113,3 +113,29 @@ class TestCrossAccountTrust:
                                        "--at", at])
         assert 1 == can.exit_code
         assert "root user cannot call" in " ".join(can.output.split())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+class TestSharedGroupEntries:
+    @SETTINGS
+    @given(ops=HISTORIES)
+    def test_matched_statements_equal_unshared_entries(self, backend: str, ops: list[tuple[str, int, int]]) -> None:
+        """Group policies shared across members explain a decision exactly as per-member entries do
+        (membership included in each matched statement's origin)."""
+        from ledger.policy import evaluate
+        from projections.assemble import build_inputs
+        from projections.view import Snapshot
+
+        with fresh_ledger(backend) as ledger:
+            last = _record(ledger, ops)
+            rs = ledger.read_side()
+            for at in _times(last)[::3]:
+                for principal, action, resource in QUERIES:
+                    got = ledger.can(principal, action, resource, at=at).decision
+                    snap, _ = rs.snapshot(at)
+                    inputs = build_inputs(Snapshot(snap.source, snap.at_us), principal, action, resource)
+                    assert inputs.request is not None
+                    expected = evaluate(inputs.request, inputs.policies)
+                    if not inputs.errors:
+                        assert [m.to_dict() for m in expected.matched_statements] == \
+                            [m.to_dict() for m in got.matched_statements]
