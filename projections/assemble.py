@@ -432,10 +432,14 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
     for holder, keys in direct.items():
         for k in keys:
             index.specific[k][1].add(holder)
+    exists: dict[str, bool] = {}
     for f in snap._q("member"):  # users inherit their groups' grants (and denies)
         group = f.payload["group_id"]
-        if group in index.denied and snap.principal_by_id(group) is not None:
-            index.denied.add(f.subject)
+        if group in index.denied:
+            if group not in exists:
+                exists[group] = snap.principal_by_id(group) is not None
+            if exists[group]:
+                index.denied.add(f.subject)
         if group in index.anywhere:
             index.anywhere.add(f.subject)
         for k in direct.get(group, ()):
