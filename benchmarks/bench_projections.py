@@ -1,7 +1,10 @@
 """Read-side benchmarks: rebuild throughput, can(at)/who_can(at) latency, peak memory, against the
 naive replay-from-scratch baseline. `python -m benchmarks.bench_projections [--events N] [--quick]`.
 
-Each size runs in a child process so peak RSS (ru_maxrss) is per size.
+`--write` measures the projection write path instead: rebuild and incremental catch-up against
+the decoded log read (`store.iter_log`) of the same run, on SQLite and (with `--pg URL`) on
+PostgreSQL. Each size (and each phase of `--write`) runs in a child process so peak RSS
+(ru_maxrss) is its own.
 """
 
 from __future__ import annotations
@@ -125,6 +128,108 @@ def measure_existing(url: str, samples: int = 200, who_samples: int = 10, naive_
         ledger.close()
 
 
+# ------------------------------------------------------------------------- write path
+
+TAIL = 50_000  # events caught up incrementally onto an already projected history
+
+
+def _rate(count: int, seconds: float) -> int:
+    return round(count / seconds) if seconds > 0 else 0
+
+
+def write_phase(phase: str, url: str, events: int) -> dict[str, Any]:
+    """One phase of the write-path benchmark on the store at `url` (run in its own process)."""
+    import logging
+    import os
+
+    logging.disable(logging.CRITICAL)
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    from ledger import Ledger
+    from ledger.bench_generate import generate
+
+    ledger = Ledger.open(url)
+    try:
+        if phase == "generate":
+            started = time.perf_counter()
+            count = generate(ledger, events, 1)
+            return {"events": count, "generate_events_per_s": _rate(count, time.perf_counter() - started)}
+        rs = ledger.read_side()
+        count = ledger.store.max_position()
+        out: dict[str, Any] = {}
+        if phase == "rebuild":
+            started = time.perf_counter()
+            read = sum(1 for _ in ledger.store.iter_log(batch=5000))
+            out["iter_log_events_per_s"] = _rate(read, time.perf_counter() - started)
+            started, cpu = time.perf_counter(), time.process_time()
+            done = rs.rebuild()
+            wall = time.perf_counter() - started
+            out.update(rebuild_events_per_s=_rate(done, wall), rebuild_s=round(wall, 1),
+                       rebuild_cpu_events_per_s=_rate(done, time.process_time() - cpu))
+        elif phase == "catchup":
+            tail = min(TAIL, count // 2)
+            rs.projector.rebuild(upto=count - tail)
+            started = time.perf_counter()
+            done = rs.catch_up()
+            out["catchup_tail_events_per_s"] = _rate(done, time.perf_counter() - started)
+            if count <= 200_000:  # from an empty projection, batch by batch (the old rebuild)
+                rs.facts.reset(rs.projector.name)
+                started = time.perf_counter()
+                done = rs.catch_up()
+                out["catchup_from_zero_events_per_s"] = _rate(done, time.perf_counter() - started)
+        out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        out["load_avg"] = round(os.getloadavg()[0], 1)
+        rs.close()
+        return out
+    finally:
+        ledger.close()
+
+
+def _child(*args: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_projections", *args],
+                         capture_output=True, text=True, check=True)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def run_write(sizes: list[int], pg: str | None = None, pg_sizes: list[int] | None = None) -> list[dict[str, Any]]:
+    """Per size: generate once, then rebuild and catch-up each in a fresh process."""
+    import uuid
+
+    rows = []
+    targets = [("sqlite", n) for n in sizes] + [("postgresql", n) for n in (pg_sizes or []) if pg]
+    for store, n in targets:
+        with tempfile.TemporaryDirectory() as tmp:
+            schema = None
+            if store == "sqlite":
+                url = f"sqlite:///{tmp}/bench.db"
+            else:
+                assert pg is not None
+                schema = "bench_" + uuid.uuid4().hex[:12]
+                url = f"{pg}{'&' if '?' in pg else '?'}schema={schema}"
+            try:
+                gen = _child("--phase", "generate", url, str(n))
+                rebuild = _child("--phase", "rebuild", url, str(n))
+                catchup = _child("--phase", "catchup", url, str(n))
+            except subprocess.CalledProcessError as error:
+                rows.append({"store": store, "events": n, "error": error.stderr.strip().splitlines()[-1:]})
+                continue
+            finally:
+                if schema is not None:
+                    import psycopg
+
+                    with psycopg.connect(pg, autocommit=True) as conn:
+                        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            rows.append({
+                "store": store, **gen, **rebuild,
+                "catchup_tail_events_per_s": catchup["catchup_tail_events_per_s"],
+                "catchup_from_zero_events_per_s": catchup.get("catchup_from_zero_events_per_s", "-"),
+                "catchup_peak_rss_mib": catchup["peak_rss_mib"],
+            })
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # survives a later failure
+    return rows
+
+
 def run(quick: bool = False, sizes: list[int] | None = None) -> list[dict[str, Any]]:
     """One row per size (quick: 20k events; otherwise 100k and 1M), each in a child process."""
     sizes = sizes or ([20_000] if quick else [100_000, 1_000_000])
@@ -136,12 +241,12 @@ def run(quick: bool = False, sizes: list[int] | None = None) -> list[dict[str, A
     return rows
 
 
-def _table(rows: list[dict[str, Any]]) -> None:
+def _table(rows: list[dict[str, Any]], title: str | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="read-side benchmarks (SQLite; targets: rebuild ≥ 50k ev/s, can p50 ≤ 2 ms, "
-                        "who_can p50 ≤ 50 ms, peak ≤ 1 GiB)")
+    table = Table(title=title or "read-side benchmarks (SQLite; targets: rebuild ≥ 50k ev/s, can p50 ≤ 2 ms, "
+                                 "who_can p50 ≤ 50 ms, peak ≤ 1 GiB)")
     keys = list(rows[0])
     for k in keys:
         table.add_column(k)
@@ -157,7 +262,21 @@ def main() -> None:
     parser.add_argument("--child", type=int)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--db", action="append", help="measure queries on an existing store URL")
+    parser.add_argument("--write", action="store_true", help="rebuild / catch-up / memory instead of queries")
+    parser.add_argument("--pg", help="also measure --write on PostgreSQL (base URL; a scratch schema is used)")
+    parser.add_argument("--pg-events", type=int, action="append")
+    parser.add_argument("--phase", nargs=3, metavar=("PHASE", "URL", "EVENTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(write_phase(args.phase[0], args.phase[1], int(args.phase[2]))))
+        return
+    if args.write:
+        sizes = args.events or ([20_000] if args.quick else [100_000, 1_000_000])
+        rows = run_write(sizes, args.pg, args.pg_events or ([20_000] if args.quick else [100_000]))
+        title = ("projection write path (targets: rebuild ≥ 50k ev/s, 1M < 20 s, peak ≤ 1 GiB; "
+                 "baseline: store.iter_log in the same run)")
+        print(json.dumps(rows)) if args.json else _table(rows, title)
+        return
     if args.db:
         rows = [measure_existing(url) for url in args.db]
         print(json.dumps(rows)) if args.json else _table(rows)

@@ -14,9 +14,11 @@ from ledger import events as ev
 
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
-# Events per `Ledger.record` call: one transaction (and one durable commit) each. At 2,000 the
-# commits, not the events, dominated a 1M-event history.
+# Events per `Ledger.record` call: one transaction (and one durable commit) each. On PostgreSQL
+# eventsourcing inserts a batch in one psycopg pipeline, which deadlocked (client and server
+# both waiting to read) at 10,000 events here; 2,000 is what it always handled.
 BATCH = 10_000
+POSTGRES_BATCH = 2_000
 
 
 def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +33,7 @@ class _Gen:
         self.count = 0
         self.tick = 0
         self.buffer: list[ev.LedgerEvent] = []
+        self.batch = POSTGRES_BATCH if ledger.store.url.dialect == "postgresql" else BATCH
         self.now = datetime.now(UTC)
 
     def uid(self, prefix: str) -> str:
@@ -47,7 +50,7 @@ class _Gen:
                     actor=f"arn:aws:iam::{account}:root", **fields)
         self.buffer.append(event)
         self.count += 1
-        if len(self.buffer) >= BATCH:
+        if len(self.buffer) >= self.batch:
             self.flush()
         return event
 

@@ -5,7 +5,12 @@ rebuild leaves the previous projection intact when it fails."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -123,3 +128,36 @@ class TestRebuildIsOneTransaction:
             apply_op(ledger, OPS[(3 * k) % len(OPS)], k + 1, k * 5, 20 + k if k % 2 else 200 + k)
         rs.catch_up()
         assert fact_rows(MemoryFacts.replay(ledger.events()).all_facts()) == fact_rows(rs.facts.all_facts())
+
+    @pytest.mark.slow
+    def test_kill_9_during_a_rebuild_leaves_the_previous_projection(self, ledger: Any) -> None:
+        """A rebuilding process killed with SIGKILL commits nothing; the next rebuild completes."""
+        _history(ledger)
+        generate(ledger, 5000, seed=5)
+        rs = ledger.read_side()
+        rs.catch_up()
+        before = (rs.position(), fact_rows(rs.facts.all_facts()))
+        script = (
+            "import sys, time\n"
+            "from ledger import Ledger\n"
+            "import projections.runner as r\n"
+            "fold = r.changes_of_stored\n"
+            "def slow(*a):\n"
+            "    time.sleep(0.002); return fold(*a)\n"
+            "r.changes_of_stored = slow\n"
+            "l = Ledger.open(sys.argv[1]); rs = l.read_side()\n"
+            "print('started', flush=True)\n"
+            "rs.rebuild()\n"
+            "print('finished', flush=True)\n"
+        )
+        env = dict(os.environ, PYTHONPATH=os.getcwd())
+        proc = subprocess.Popen([sys.executable, "-c", script, ledger.store.url.url], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout is not None
+        assert "started" == proc.stdout.readline().strip()
+        time.sleep(2.0)  # well inside the fold of ~5k events at 2 ms each
+        os.kill(proc.pid, signal.SIGKILL)
+        assert -signal.SIGKILL == proc.wait()  # killed, not finished
+        assert before == (rs.position(), fact_rows(rs.facts.all_facts()))
+        assert ledger.store.max_position() == rs.rebuild()
+        assert before == (rs.position(), fact_rows(rs.facts.all_facts()))
