@@ -12,7 +12,7 @@ import json
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger import events as ev
@@ -24,7 +24,7 @@ AWS_ACCOUNT = "aws"  # as `ledger.commands.AWS_ACCOUNT`: the pseudo-account of A
 ASSUME_EVENTS = {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}
 WRITE_EVENTS = {"PutObject", "CopyObject", "CompleteMultipartUpload"}
 # New buckets default to BucketOwnerEnforced since AWS's April 2023 change; older ones were ObjectWriter.
-OWNER_ENFORCED_DEFAULT_SINCE = datetime(2023, 4, 1, tzinfo=timezone.utc)
+OWNER_ENFORCED_DEFAULT_SINCE = datetime(2023, 4, 1, tzinfo=UTC)
 UNKNOWN_OWNER = "unknown"
 # Used when a record changes something the ledger never saw created. They grant nothing (an
 # action no service has), so an unknown document can never become an allow.
@@ -115,7 +115,8 @@ def _arn_name(arn: str) -> tuple[str, str]:
 def _document(value: Any) -> dict[str, Any]:
     """A policy document from CloudTrail: a JSON string, URL-encoded JSON, or already an object."""
     if isinstance(value, dict):
-        return json.loads(json.dumps(value))
+        copied: dict[str, Any] = json.loads(json.dumps(value))
+        return copied
     if not isinstance(value, str) or not value.strip():
         raise NotUnderstood("missing policy document")
     text = value.strip()
@@ -196,7 +197,7 @@ def _job_fact(record: dict[str, Any], account: str) -> JobFact | None:
 def scan(record: dict[str, Any], index: ImportIndex) -> None:
     """First pass: learn the ids, names, sessions, buckets and jobs this record reveals. A record
     too malformed to read teaches nothing more; the second pass counts it as skipped."""
-    try:
+    try:  # noqa: SIM105 - once per record: a plain try is free, contextlib.suppress is not
         _scan(record, index)
     except (KeyError, TypeError, ValueError, AttributeError):
         pass
@@ -251,9 +252,9 @@ def _scan(record: dict[str, Any], index: ImportIndex) -> None:
                 if created.get("arn"):
                     index.arns[str(created[id_key])] = str(created["arn"])
     elif source == "sts" and (name in ASSUME_EVENTS or name == "GetFederationToken"):
-        key = (response.get("credentials") or {}).get("accessKeyId")
-        if isinstance(key, str) and key:
-            index.sessions[key] = session_id_for(key, source_id_of(record))
+        access_key = (response.get("credentials") or {}).get("accessKeyId")
+        if isinstance(access_key, str) and access_key:
+            index.sessions[access_key] = session_id_for(access_key, source_id_of(record))
         role_arn = params.get("roleArn")
         assumed = (response.get("assumedRoleUser") or {}).get("assumedRoleId")
         if isinstance(role_arn, str) and (owner := _arn_account(role_arn)):
@@ -272,9 +273,8 @@ def _scan(record: dict[str, Any], index: ImportIndex) -> None:
                 index.add_bucket(bucket, at, account, setting)
             elif name == "DeleteBucket":
                 index.add_bucket(bucket, at, None, None)
-    elif source == "mediaconvert" and name == "CreateJob":
-        if job := _job_fact(record, account):
-            index.add_job(job)
+    elif source == "mediaconvert" and name == "CreateJob" and (job := _job_fact(record, account)):
+        index.add_job(job)
 
 
 # ---------------------------------------------------------------- second pass
@@ -286,7 +286,7 @@ class Mapper:
 
     def __init__(self, index: ImportIndex, recorded_at: datetime | None = None) -> None:
         self.index = index
-        self.recorded_at = recorded_at or datetime.now(timezone.utc)
+        self.recorded_at = recorded_at or datetime.now(UTC)
         self._handlers: dict[tuple[str, str], Callable[[_Call], None]] = {
             ("iam", "CreateUser"): self._create_user, ("iam", "DeleteUser"): self._delete_user,
             ("iam", "CreateGroup"): self._create_group, ("iam", "DeleteGroup"): self._delete_group,
@@ -346,9 +346,10 @@ class Mapper:
 
     # ------------------------------------------------------------ identities
 
-    def principal(self, call: _Call, account: str, kind: str, name: str, *, path: str | None = None,
+    def principal(self, call: _Call, account: str, kind: str, name: object, *, path: str | None = None,
                   unique_id: str | None = None, create: bool = True) -> tuple[str, str]:
-        """(unique id, ARN) of a user/group/role named in a record; see `ImportIndex` for the rules."""
+        """(unique id, ARN) of a user/group/role named in a record (`name` as the record has it:
+        anything but a non-empty string is not understood); see `ImportIndex` for the rules."""
         if not isinstance(name, str) or not name:
             raise NotUnderstood(f"missing {kind} name")
         found = unique_id or self.index.resolve(account, kind, name, call.at)
@@ -414,7 +415,8 @@ class Mapper:
         gid, arn = self.principal(c, c.account, "group", name, path=path, unique_id=group.get("groupId"), create=False)
         if gid not in self.index.known_ids:
             self.index.known_ids.add(gid)
-            c.emit(ev.GroupCreated, c.account, group_id=gid, group_name=name, path=path, group_arn=group.get("arn") or arn)
+            c.emit(ev.GroupCreated, c.account, group_id=gid, group_name=name, path=path,
+                   group_arn=group.get("arn") or arn)
 
     def _delete_group(self, c: _Call) -> None:
         gid, arn = self.principal(c, c.account, "group", c.params.get("groupName"))
@@ -487,12 +489,12 @@ class Mapper:
                document=document, version_id=str(policy.get("defaultVersionId") or "v1"))
 
     def _delete_policy(self, c: _Call) -> None:
-        arn = c.params.get("policyArn")
+        arn = _policy_arn_param(c)
         pid = self.policy(c, arn)
         c.emit(ev.ManagedPolicyDeleted, _arn_account(arn) or c.account, policy_id=pid, policy_arn=arn)
 
     def _policy_version(self, c: _Call) -> None:
-        arn = c.params.get("policyArn")
+        arn = _policy_arn_param(c)
         pid = self.policy(c, arn)
         owner = _arn_account(arn) or c.account
         if c.name == "CreatePolicyVersion":
@@ -617,7 +619,8 @@ class Mapper:
     def _session_policy(self, c: _Call) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
         policy = c.params.get("policy")
         document = _document(policy) if policy else None
-        arns = tuple(str(p.get("arn")) for p in c.params.get("policyArns") or () if isinstance(p, dict) and p.get("arn"))
+        arns = tuple(str(p.get("arn")) for p in c.params.get("policyArns") or ()
+                     if isinstance(p, dict) and p.get("arn"))
         return document, arns
 
     def _expiry(self, c: _Call) -> datetime:
@@ -653,7 +656,8 @@ class Mapper:
             provider = c.params.get("principalArn") if isinstance(c.params.get("principalArn"), str) else None
             caller = provider or caller
         elif c.name == "AssumeRoleWithWebIdentity":
-            provider = c.identity.get("identityProvider") if isinstance(c.identity.get("identityProvider"), str) else None
+            issuer = c.identity.get("identityProvider")
+            provider = issuer if isinstance(issuer, str) else None
             caller = str(c.response.get("subjectFromWebIdentityToken") or c.identity.get("userName") or caller)
         elif c.identity.get("type") == "AWSService":
             via = "service"
@@ -764,6 +768,13 @@ class Mapper:
                queue_arn=queue_arn, role_id=rid, role_arn=job.role_arn, inputs=inputs, outputs=job.outputs)
 
 
+def _policy_arn_param(c: _Call) -> str:
+    arn = c.params.get("policyArn")
+    if not isinstance(arn, str):
+        raise NotUnderstood("missing or invalid policy ARN")
+    return arn
+
+
 def _resulting_owner(bucket_owner: str, writer_account: str, ownership: str, acl: str | None) -> str:
     """S3 Object Ownership at write time (same rule as `ledger.commands.resulting_owner`)."""
     if ownership == "BucketOwnerEnforced":
@@ -783,8 +794,8 @@ def _bucket_account(c: _Call) -> str | None:
 class _Call:
     """One record being mapped: its parsed parts and the events it has produced so far."""
 
-    __slots__ = ("mapper", "record", "account", "principal", "identity", "params", "response", "name",
-                 "service", "at", "source_id", "events", "context")
+    __slots__ = ("account", "at", "context", "events", "identity", "mapper", "name", "params", "principal",
+                 "record", "response", "service", "source_id")
 
     def __init__(self, mapper: Mapper, record: dict[str, Any], account: str, principal: str) -> None:
         self.mapper = mapper
@@ -872,5 +883,6 @@ class _Call:
             for name_key, kind in (("userName", "user"), ("roleName", "role"), ("groupName", "group")):
                 if isinstance(params.get(name_key), str):
                     found = self.mapper.index.resolve(self.account, kind, params[name_key], self.at)
-                    return self.mapper.index.arns.get(found or "", names.iam_arn(self.account, kind, "/", params[name_key]))
+                    fallback = names.iam_arn(self.account, kind, "/", params[name_key])
+                    return self.mapper.index.arns.get(found or "", fallback)
         return "*"

@@ -145,9 +145,7 @@ class ImportIndex:
         elif isinstance(event, (ev.RoleAssumed, ev.FederationTokenIssued)):
             if event.access_key_id:
                 self.sessions[event.access_key_id] = event.session_id
-        elif isinstance(event, ev.BucketCreated):
-            self.add_bucket(event.bucket_name, at, event.account_id, event.object_ownership)
-        elif isinstance(event, ev.BucketOwnershipChanged):
+        elif isinstance(event, (ev.BucketCreated, ev.BucketOwnershipChanged)):
             self.add_bucket(event.bucket_name, at, event.account_id, event.object_ownership)
         elif isinstance(event, ev.BucketDeleted):
             self.add_bucket(event.bucket_name, at, None, None)

@@ -14,7 +14,7 @@ import json
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,8 @@ def infer_account(dump: Dump) -> str | None:
 
 def document(value: Any) -> dict[str, Any] | None:
     if isinstance(value, dict):
-        return json.loads(json.dumps(value))
+        copied: dict[str, Any] = json.loads(json.dumps(value))
+        return copied
     if isinstance(value, str) and value.strip():
         text = value.strip()
         if not text.startswith("{"):
@@ -159,7 +160,7 @@ class _Differ:
         self.source_id = source_id
         self.truncated = truncated
         self.plan = Plan()
-        self.recorded_at = datetime.now(timezone.utc)
+        self.recorded_at = datetime.now(UTC)
         self.policy_ids: dict[str, str] = {}
         self.shared_ids: set[str] = set()
         self.seen: dict[str, set[str]] = {"user": set(), "group": set(), "role": set()}
@@ -391,7 +392,8 @@ class _Differ:
                 continue
             for gid in sorted(user.groups):
                 group_arn = self.state.groups[gid].arn if gid in self.state.groups else ""
-                self.emit(ev.UserRemovedFromGroup, user_id=user.user_id, user_arn=user.arn, group_id=gid, group_arn=group_arn)
+                self.emit(ev.UserRemovedFromGroup, user_id=user.user_id, user_arn=user.arn, group_id=gid,
+                          group_arn=group_arn)
             self._strip("user", user.user_id, user.arn, user)
             for key in sorted(user.access_keys):
                 self.emit(ev.AccessKeyDeleted, user_id=user.user_id, user_arn=user.arn, access_key_id=key)
