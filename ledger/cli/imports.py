@@ -109,7 +109,8 @@ def drift_command(
                       finding.ledger, finding.explanation)
     console.print(table)
     if data["not_applicable"]:
-        console.print("not IAM-authorised (skipped): " + ", ".join(f"{k}={v}" for k, v in data["not_applicable"].items()))
+        skipped = ", ".join(f"{k}={v}" for k, v in data["not_applicable"].items())
+        console.print(f"not IAM-authorised (skipped): {skipped}")
     if not report.findings:
         console.print("no drift")
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger
-from ledger import events as ev
 from ledger.importing import import_snapshot
 from tests.importing.conftest import GAAD
 
@@ -55,7 +54,8 @@ class TestRealDumpStates:
 
     def test_policy_mismatch_reports_the_absent_policy(self, ledger: Ledger) -> None:
         """The group attached to AWSLambdaReadOnlyAccess (absent) is reported, not fatal."""
-        summary = import_snapshot(ledger, [GAAD / "cloudsplaining_managed_policy_mismatch.json"], at="2024-01-01T00:00:00Z")
+        summary = import_snapshot(ledger, [GAAD / "cloudsplaining_managed_policy_mismatch.json"],
+                                  at="2024-01-01T00:00:00Z")
         assert any("AWSLambdaReadOnlyAccess" in w for w in summary.warnings)
         aws = ledger.account_state("aws")
         assert aws.policy_by_arn("arn:aws:iam::aws:policy/AWSLambda_ReadOnlyAccess") is not None
