@@ -407,7 +407,7 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
     classes: dict[str, tuple[tuple[Any, ...], frozenset[str]] | None] = {}
     denying: dict[str, bool] = {}
     for f in snap._q("attach"):
-        pid = f.payload["policy_id"]
+        pid = f.ref  # the attached policy's id (as the payload's policy_id), without decoding it
         if pid not in classes:
             managed = snap.managed(pid)
             cls: tuple[tuple[Any, ...], frozenset[str]] | None = None
@@ -434,7 +434,7 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
             index.specific[k][1].add(holder)
     exists: dict[str, bool] = {}
     for f in snap._q("member"):  # users inherit their groups' grants (and denies)
-        group = f.payload["group_id"]
+        group = f.ref  # the group's id (as the payload's group_id)
         if group in index.denied:
             if group not in exists:
                 exists[group] = snap.principal_by_id(group) is not None

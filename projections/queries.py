@@ -640,35 +640,42 @@ class _Candidates:
             self._keep_alive.append(holders)
         return hit
 
-    def _named(self, action: str, resource: str) -> tuple[set[str] | None, set[str]]:
+    def _named(self, action: str, resource: str) -> tuple[set[str] | None, set[str], str | None]:
         """(callers named by the resource policy's Allow statements, or None for everyone;
-        accounts it names)."""
-        entry = resource_side(self.snap, action, resource, Inputs(None, PolicySet()))[1]
+        accounts it names; the account owning the resource)."""
+        owner, entry = resource_side(self.snap, action, resource, Inputs(None, PolicySet()))
         named: set[str] = set()
         accounts: set[str] = set()
         if entry is None:
-            return named, accounts
+            return named, accounts, owner
         for st in entry.compiled.statements:
             if not st.allow:
                 continue
             pm = st.principal
             if pm is None or st.not_principal is not None or pm.any:
-                return None, accounts
+                return None, accounts, owner
             for value in set(pm.arns) | set(pm.others):
                 if value in self.ids:
                     named.add(value)
                 elif value in self.arn_of:
                     named.add(self.arn_of[value])
             accounts |= set(pm.accounts)
-        return named, accounts
+        return named, accounts, owner
 
     def for_action(self, action: str, resource: str) -> list[str]:
+        """Roots; callers the resource policy names; callers with an identity Allow (and no
+        unconditional Deny) for it, but from another account only if the resource policy
+        names their account (cross-account needs both sides)."""
         if not self.prune:
             return self.callers
-        named = self._named(action, resource)[0]
+        named, accounts, owner = self._named(action, resource)
         if named is None:
             return self.callers
         keep = self._allowing(action.lower(), resource) | named
+        if owner:
+            trusted = accounts | {owner}
+            return [arn for arn in self.callers if arn in keep and (
+                arn in self.roots or arn in named or arn.split(":", 5)[4] in trusted)]
         return [arn for arn in self.callers if arn in keep]
 
     def passers(self, account: str, role_arn: str) -> list[str]:
@@ -684,7 +691,7 @@ class _Candidates:
         it names, those with an identity Allow for sts:AssumeRole."""
         if not self.prune:
             return self.callers
-        named, accounts = self._named("sts:AssumeRole", role_arn)
+        named, accounts, _ = self._named("sts:AssumeRole", role_arn)
         if named is None:
             return [a for a in self.callers if a not in found]
         picked = {a for a in named if a not in found}

@@ -19,6 +19,34 @@ HOLDER_KINDS = ("member", "inline", "attach", "boundary", "tag", "revoked")
 GROUP_KINDS = ("principal", "inline", "attach")
 
 
+class _LazyFact(Fact):
+    """A fact whose JSON payload is decoded on first use: `who_can` reads every fact in force at
+    T but looks into few payloads (memberships and attachments are indexed by their ref)."""
+
+    __slots__ = ("_raw",)
+    _raw: str
+
+    def __init__(self, row: Any) -> None:
+        setter = object.__setattr__
+        for name, value in zip(_FIELDS, row[:10], strict=True):
+            setter(self, name, value)
+        setter(self, "_raw", row[10])
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        try:
+            return _PAYLOAD.__get__(self, Fact)  # type: ignore[no-any-return]
+        except AttributeError:
+            value = json.loads(self._raw)
+            _PAYLOAD.__set__(self, value)
+            return value  # type: ignore[no-any-return]
+
+
+_FIELDS = ("key", "kind", "subject", "ref", "valid_from", "valid_to", "opened_position", "opened_type",
+           "closed_position", "closed_type")
+_PAYLOAD: Any = Fact.__dict__["payload"]  # the dataclass slot, filled on first access
+
+
 def _fact(row: Any) -> Fact:
     return Fact(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
                 json.loads(row[10]))
@@ -169,7 +197,7 @@ def live_facts(engine: Engine, token: str, at: int, kinds: Iterable[str] = WHO_C
         key = (token, row[0], row[4], row[5], row[6], row[8])
         f = cache.get(key)
         if f is None:
-            f = _fact(row)
+            f = _LazyFact(row)
             if len(cache) >= _DECODED_MAX:
                 cache.clear()
             cache[key] = f
