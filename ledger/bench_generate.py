@@ -14,11 +14,8 @@ from ledger import events as ev
 
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
-# Events per `Ledger.record` call: one transaction (and one durable commit) each. On PostgreSQL
-# eventsourcing inserts a batch in one psycopg pipeline, which deadlocked (client and server
-# both waiting to read) at 10,000 events here; 2,000 is what it always handled.
+# Events per `Ledger.record` call: one transaction (and one durable commit) each.
 BATCH = 10_000
-POSTGRES_BATCH = 2_000
 
 
 def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
@@ -33,7 +30,7 @@ class _Gen:
         self.count = 0
         self.tick = 0
         self.buffer: list[ev.LedgerEvent] = []
-        self.batch = POSTGRES_BATCH if ledger.store.url.dialect == "postgresql" else BATCH
+        self.batch = BATCH
         self.now = datetime.now(UTC)
 
     def uid(self, prefix: str) -> str:

@@ -30,6 +30,7 @@ EVENTS_TABLE = "ledger_events"
 SOURCE_KEYS_TABLE = "ledger_source_keys"
 DEFAULT_URL = "sqlite:///ledger.db"
 _TOPIC_PREFIX = "ledger.events:"
+_PIPELINED_BATCH = 1000
 _NOT_STORED = {"originator_id", "originator_version", "position"}
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -144,19 +145,32 @@ def _postgres_recorder_class() -> type[Any]:
                     schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE)
                 )
             )
-            self._insert_source_key = SQL("INSERT INTO {schema}.{table} (source_key) VALUES (%s)").format(
+            # One statement for the whole batch: an executemany of thousands of statements in
+            # psycopg's pipeline mode can deadlock (the server blocks on output nobody reads yet).
+            self._insert_source_keys = SQL("INSERT INTO {schema}.{table} (source_key) SELECT unnest(%s::bytea[])").format(
                 schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE)
             )
             self._select_source_keys = SQL(
                 "SELECT source_key FROM {schema}.{table} WHERE source_key = ANY(%s)"
             ).format(schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE))
 
+        def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+            if len(stored_events) <= _PIPELINED_BATCH:
+                return super().insert_events(stored_events, **kwargs)  # type: ignore[no-any-return]
+            # Large batches run without psycopg's pipeline mode, in which a multi-megabyte insert
+            # can deadlock (client and server each waiting to read); same statements, same
+            # transaction, a few more round trips.
+            with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+                self._insert_events(curs, stored_events, **kwargs)
+                self._insert_stored_events(curs, stored_events, **kwargs)
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
         def _insert_events(self, curs: Any, stored_events: Any, **kwargs: Any) -> None:
             # Runs in the same transaction (and pipeline) as the events insert, on its own cursor.
             super()._insert_events(curs, stored_events, **kwargs)
             source_keys = kwargs.get("source_keys") or ()
             if source_keys:
-                curs.executemany(self._insert_source_key, [(source_key_digest(key),) for key in source_keys])
+                curs.execute(self._insert_source_keys, ([source_key_digest(key) for key in source_keys],))
 
         def existing_source_keys(self, keys: Sequence[str]) -> set[str]:
             digests = {source_key_digest(key): key for key in keys}

@@ -28,7 +28,7 @@ SOURCE = "cloudtrail"
 # Events per transaction. Larger batches commit less often on SQLite, but on PostgreSQL a batch of
 # ~10k import events (several MB in eventsourcing's single pipelined INSERT) never returns from
 # the pipeline sync: 5k is the largest size known to be safe there.
-BATCH_EVENTS = 5000
+BATCH_EVENTS = 20_000
 # Parsed records kept between the two passes (~2 KB each); beyond this, files are parsed again.
 CACHE_RECORDS = 200_000
 _INDEX_TOPICS = (

@@ -321,6 +321,23 @@ class TestIdempotence:
         assert whole_log(ledger) == before
 
 
+class TestLargeBatches:
+    def test_twenty_thousand_facts_are_recorded_in_one_atomic_batch(self, ledger: Ledger) -> None:
+        """A batch far above the pipelined size is written whole, with contiguous positions."""
+        facts = [ev.AccessObserved(
+            originator_id=ev.account_stream_id(A), originator_version=0, occurred_at="2024-05-01T00:00:00Z",
+            recorded_at="2024-05-01T00:00:00Z", account_id=A, source="cloudtrail", source_id=f"big-{i}",
+            principal_arn=f"arn:aws:iam::{A}:user/u{i % 50}", action="s3:GetObject",
+            resource=f"arn:aws:s3:::bucket/key-{i}", allowed=True,
+        ) for i in range(20_000)]
+        positions = ledger.record(facts)
+        assert positions == list(range(positions[0], positions[0] + 20_000))
+        from ledger.errors import DuplicateSourceError
+
+        with pytest.raises(DuplicateSourceError):
+            ledger.record(facts[-3:])
+
+
 class TestSchemaEvolution:
     def test_a_stored_v1_bucket_event_loads_through_the_upcaster(self, ledger: Ledger) -> None:
         """A BucketCreated of the old shape (no object_ownership) reads back as ObjectWriter."""
