@@ -124,7 +124,7 @@ def _document(value: Any) -> dict[str, Any]:
         text = urllib.parse.unquote(text)
     try:
         loaded = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise NotUnderstood("policy document is not JSON") from None
     if not isinstance(loaded, dict):
         raise NotUnderstood("policy document is not an object")

@@ -50,11 +50,18 @@ def read_text(path: Path) -> str:
         raise ImportFormatError(f"not UTF-8 text: {error.reason} at byte {error.start}", path=str(path)) from None
 
 
+def _loads(text: str, path: Path) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ImportFormatError("JSON nested too deeply to be an AWS export", path=str(path)) from None
+
+
 def load_json(path: Path) -> Any:
     """A whole JSON document (snapshots)."""
     text = read_text(path)
     try:
-        return json.loads(text)
+        return _loads(text, path)
     except json.JSONDecodeError as error:
         raise ImportFormatError(
             f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}", path=str(path)
@@ -69,7 +76,7 @@ def load_records(path: Path) -> list[dict[str, Any]]:
     if not stripped:
         return []
     try:
-        records = _records_of(json.loads(stripped), path)
+        records = _records_of(_loads(stripped, path), path)
     except json.JSONDecodeError as whole_error:
         records = _json_lines(stripped, path, whole_error)
     for number, record in enumerate(records, 1):
@@ -104,7 +111,7 @@ def _json_lines(text: str, path: Path, whole_error: json.JSONDecodeError) -> lis
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = _loads(line, path)
         except json.JSONDecodeError as error:
             raise ImportFormatError(
                 f"invalid JSON on line {number}: {error.msg} at column {error.colno}", path=str(path)

@@ -101,7 +101,7 @@ def document(value: Any) -> dict[str, Any] | None:
             text = urllib.parse.unquote(text)
         try:
             loaded = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             return None
         return loaded if isinstance(loaded, dict) else None
     return None

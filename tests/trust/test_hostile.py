@@ -112,8 +112,6 @@ class TestHostileImports:
         typed_or_ok(ledger, import_cloudtrail, ledger, [path])
 
 
-    @pytest.mark.xfail(strict=True, reason="ledger/importing/files.py lets json's RecursionError "
-                       "escape on deeply nested files (reported to the importing owner)")
     def test_deeply_nested_file(self, ledger: Ledger, tmp_path: Path) -> None:
         """A file nested 50,000 arrays deep is rejected with a typed error."""
         from ledger.importing.runner import import_cloudtrail
