@@ -186,7 +186,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     stores = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
     for kind in stores:
-        def recorder_for(url: str) -> Any:
+        def recorder_for(url: str, kind: str = kind) -> Any:
             if kind == "sqlite":
                 return _raw_sqlite_recorder(url[len("sqlite:///"):])
             return _raw_pg_recorder(url)

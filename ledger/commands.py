@@ -168,10 +168,17 @@ def create_user(state: AccountState, name: str, path: str = "/") -> list[Draft]:
     if state.user_by_name(name):
         raise EntityAlreadyExistsError(f"user {name!r} already exists in account {state.account_id}", entity=name)
     user_id = names.new_unique_id("AIDA")
-    return [(ev.UserCreated, {
-        "user_id": user_id, "user_name": name, "path": path,
-        "user_arn": names.iam_arn(state.account_id, "user", path, name),
-    })]
+    return [
+        (
+            ev.UserCreated,
+            {
+                "user_id": user_id,
+                "user_name": name,
+                "path": path,
+                "user_arn": names.iam_arn(state.account_id, "user", path, name),
+            },
+        )
+    ]
 
 
 def delete_user(state: AccountState, name: str) -> list[Draft]:
@@ -190,9 +197,7 @@ def delete_user(state: AccountState, name: str) -> list[Draft]:
     if user.boundary:
         blockers.append("a permissions boundary")
     if blockers:
-        raise DeleteConflictError(
-            f"cannot delete user {name!r}: it still has {', '.join(blockers)}", entity=user.arn
-        )
+        raise DeleteConflictError(f"cannot delete user {name!r}: it still has {', '.join(blockers)}", entity=user.arn)
     return [(ev.UserDeleted, {"user_id": user.user_id, "user_arn": user.arn})]
 
 
@@ -200,9 +205,16 @@ def set_login_profile(state: AccountState, name: str, password: str, reset_requi
     user = require_user(state, name)
     if not isinstance(password, str) or not 8 <= len(password) <= 128:
         raise ValidationError("password must be 8-128 characters (AWS default password policy)")
-    return [(ev.LoginProfileSet, {
-        "user_id": user.user_id, "user_arn": user.arn, "password_reset_required": reset_required,
-    })]
+    return [
+        (
+            ev.LoginProfileSet,
+            {
+                "user_id": user.user_id,
+                "user_arn": user.arn,
+                "password_reset_required": reset_required,
+            },
+        )
+    ]
 
 
 def remove_login_profile(state: AccountState, name: str) -> list[Draft]:
@@ -218,7 +230,8 @@ def create_access_key(state: AccountState, name: str, quotas: Quotas) -> tuple[l
         raise LimitExceededError(
             f"user {name!r} already has {len(user.access_keys)} access keys "
             f"(inactive keys count; the limit is {quotas.access_keys_per_user})",
-            entity=user.arn, limit=quotas.access_keys_per_user,
+            entity=user.arn,
+            limit=quotas.access_keys_per_user,
         )
     key_id = names.new_access_key_id()
     return [(ev.AccessKeyCreated, {"user_id": user.user_id, "user_arn": user.arn, "access_key_id": key_id})], key_id
@@ -252,10 +265,17 @@ def tag_principal(state: AccountState, kind: str, name: str, tags: dict[str, str
         raise ValidationError("tag values must be strings of at most 256 characters")
     if len(set(holder.tags) | set(tags)) > 50:
         raise LimitExceededError(f"{kind} {name!r} would have more than 50 tags", entity=holder.arn)
-    return [(ev.PrincipalTagged, {
-        "principal_kind": kind, "principal_id": holder_id(holder), "principal_arn": holder.arn,
-        "tags": dict(tags),
-    })]
+    return [
+        (
+            ev.PrincipalTagged,
+            {
+                "principal_kind": kind,
+                "principal_id": holder_id(holder),
+                "principal_arn": holder.arn,
+                "tags": dict(tags),
+            },
+        )
+    ]
 
 
 # ---------------------------------------------------------------- groups
@@ -267,10 +287,17 @@ def create_group(state: AccountState, name: str, path: str = "/") -> list[Draft]
     names.check_path(path)
     if state.group_by_name(name):
         raise EntityAlreadyExistsError(f"group {name!r} already exists in account {state.account_id}", entity=name)
-    return [(ev.GroupCreated, {
-        "group_id": names.new_unique_id("AGPA"), "group_name": name, "path": path,
-        "group_arn": names.iam_arn(state.account_id, "group", path, name),
-    })]
+    return [
+        (
+            ev.GroupCreated,
+            {
+                "group_id": names.new_unique_id("AGPA"),
+                "group_name": name,
+                "path": path,
+                "group_arn": names.iam_arn(state.account_id, "group", path, name),
+            },
+        )
+    ]
 
 
 def delete_group(state: AccountState, name: str) -> list[Draft]:
@@ -294,11 +321,20 @@ def add_user_to_group(state: AccountState, user_name: str, group_name: str, quot
     if len(user.groups) >= quotas.groups_per_user:
         raise LimitExceededError(
             f"user {user_name!r} is already in {len(user.groups)} groups (limit {quotas.groups_per_user})",
-            entity=user.arn, limit=quotas.groups_per_user,
+            entity=user.arn,
+            limit=quotas.groups_per_user,
         )
-    return [(ev.UserAddedToGroup, {
-        "user_id": user.user_id, "user_arn": user.arn, "group_id": group.group_id, "group_arn": group.arn,
-    })]
+    return [
+        (
+            ev.UserAddedToGroup,
+            {
+                "user_id": user.user_id,
+                "user_arn": user.arn,
+                "group_id": group.group_id,
+                "group_arn": group.arn,
+            },
+        )
+    ]
 
 
 def remove_user_from_group(state: AccountState, user_name: str, group_name: str) -> list[Draft]:
@@ -306,17 +342,30 @@ def remove_user_from_group(state: AccountState, user_name: str, group_name: str)
     group = require_group(state, group_name)
     if group.group_id not in user.groups:
         raise NotFoundError(f"user {user_name!r} is not a member of group {group_name!r}", entity=group.arn)
-    return [(ev.UserRemovedFromGroup, {
-        "user_id": user.user_id, "user_arn": user.arn, "group_id": group.group_id, "group_arn": group.arn,
-    })]
+    return [
+        (
+            ev.UserRemovedFromGroup,
+            {
+                "user_id": user.user_id,
+                "user_arn": user.arn,
+                "group_id": group.group_id,
+                "group_arn": group.arn,
+            },
+        )
+    ]
 
 
 # ---------------------------------------------------------------- roles and providers
 
 
 def create_role(
-    state: AccountState, name: str, trust_policy: Any, path: str, max_session_duration: int,
-    description: str | None, quotas: Quotas,
+    state: AccountState,
+    name: str,
+    trust_policy: Any,
+    path: str,
+    max_session_duration: int,
+    description: str | None,
+    quotas: Quotas,
 ) -> list[Draft]:
     require_account(state)
     names.check_iam_name("role", name)
@@ -331,11 +380,20 @@ def create_role(
     if description is not None and len(description) > 1000:
         raise ValidationError("role description must be at most 1000 characters")
     document = validate_policy(trust_policy, "trust")
-    return [(ev.RoleCreated, {
-        "role_id": names.new_unique_id("AROA"), "role_name": name, "path": path,
-        "role_arn": names.iam_arn(state.account_id, "role", path, name), "trust_policy": document,
-        "max_session_duration": max_session_duration, "description": description,
-    })]
+    return [
+        (
+            ev.RoleCreated,
+            {
+                "role_id": names.new_unique_id("AROA"),
+                "role_name": name,
+                "path": path,
+                "role_arn": names.iam_arn(state.account_id, "role", path, name),
+                "trust_policy": document,
+                "max_session_duration": max_session_duration,
+                "description": description,
+            },
+        )
+    ]
 
 
 def delete_role(state: AccountState, name: str) -> list[Draft]:
@@ -343,7 +401,8 @@ def delete_role(state: AccountState, name: str) -> list[Draft]:
     if role.managed or role.inline:
         raise DeleteConflictError(
             f"cannot delete role {name!r}: it still has {len(role.managed)} attached and "
-            f"{len(role.inline)} inline policy(ies)", entity=role.arn,
+            f"{len(role.inline)} inline policy(ies)",
+            entity=role.arn,
         )
     return [(ev.RoleDeleted, {"role_id": role.role_id, "role_arn": role.arn})]
 
@@ -365,16 +424,24 @@ def create_identity_provider(
     elif provider_type == "OIDC":
         if not name_or_url.startswith("https://") or len(name_or_url) > 255:
             raise ValidationError("an OIDC provider URL must start with https:// (at most 255 characters)")
-        host_path = name_or_url[len("https://"):].rstrip("/")
+        host_path = name_or_url[len("https://") :].rstrip("/")
         arn = f"arn:aws:iam::{state.account_id}:oidc-provider/{host_path}"
         url = name_or_url
     else:
         raise ValidationError("provider type must be SAML or OIDC")
     if arn in state.providers:
         raise EntityAlreadyExistsError(f"identity provider {arn} already exists", entity=arn)
-    return [(ev.IdentityProviderCreated, {
-        "provider_arn": arn, "provider_type": provider_type, "url": url, "client_ids": tuple(client_ids),
-    })]
+    return [
+        (
+            ev.IdentityProviderCreated,
+            {
+                "provider_arn": arn,
+                "provider_type": provider_type,
+                "url": url,
+                "client_ids": tuple(client_ids),
+            },
+        )
+    ]
 
 
 def delete_identity_provider(state: AccountState, provider_arn: str) -> list[Draft]:
@@ -396,10 +463,20 @@ def create_policy(state: AccountState, name: str, document: Any, path: str = "/"
         raise EntityAlreadyExistsError(f"policy {name!r} already exists in account {state.account_id}", entity=name)
     doc = validate_policy(document, "identity")
     arn = names.iam_arn(state.account_id, "policy", path, name)
-    return [(ev.ManagedPolicyCreated, {
-        "policy_id": names.new_unique_id("ANPA"), "policy_name": name, "path": path, "policy_arn": arn,
-        "document": doc, "version_id": "v1", "aws_managed": state.account_id == AWS_ACCOUNT,
-    })]
+    return [
+        (
+            ev.ManagedPolicyCreated,
+            {
+                "policy_id": names.new_unique_id("ANPA"),
+                "policy_name": name,
+                "path": path,
+                "policy_arn": arn,
+                "document": doc,
+                "version_id": "v1",
+                "aws_managed": state.account_id == AWS_ACCOUNT,
+            },
+        )
+    ]
 
 
 def delete_policy(state: AccountState, policy_arn: str) -> list[Draft]:
@@ -412,13 +489,15 @@ def delete_policy(state: AccountState, policy_arn: str) -> list[Draft]:
     if policy.boundary_of:
         raise DeleteConflictError(
             f"cannot delete policy {policy_arn}: it is the permissions boundary of "
-            f"{len(policy.boundary_of)} entity(ies)", entity=policy_arn,
+            f"{len(policy.boundary_of)} entity(ies)",
+            entity=policy_arn,
         )
     non_default = [v for v in policy.versions if v != policy.default_version]
     if non_default:
         raise DeleteConflictError(
             f"cannot delete policy {policy_arn}: delete its non-default versions first "
-            f"({', '.join(sorted(non_default))})", entity=policy_arn,
+            f"({', '.join(sorted(non_default))})",
+            entity=policy_arn,
         )
     return [(ev.ManagedPolicyDeleted, {"policy_id": policy.policy_id, "policy_arn": policy.arn})]
 
@@ -431,14 +510,23 @@ def create_policy_version(
         raise LimitExceededError(
             f"policy {policy_arn} already has {len(policy.versions)} versions "
             f"(limit {quotas.versions_per_policy}); delete one first",
-            entity=policy_arn, limit=quotas.versions_per_policy,
+            entity=policy_arn,
+            limit=quotas.versions_per_policy,
         )
     doc = validate_policy(document, "identity")
     version_id = f"v{policy.next_version}"
-    return [(ev.PolicyVersionCreated, {
-        "policy_id": policy.policy_id, "policy_arn": policy.arn, "version_id": version_id,
-        "document": doc, "set_as_default": set_as_default,
-    })], version_id
+    return [
+        (
+            ev.PolicyVersionCreated,
+            {
+                "policy_id": policy.policy_id,
+                "policy_arn": policy.arn,
+                "version_id": version_id,
+                "document": doc,
+                "set_as_default": set_as_default,
+            },
+        )
+    ], version_id
 
 
 def delete_policy_version(state: AccountState, policy_arn: str, version_id: str) -> list[Draft]:
@@ -449,14 +537,21 @@ def delete_policy_version(state: AccountState, policy_arn: str, version_id: str)
         raise DeleteConflictError(
             f"cannot delete {version_id} of {policy_arn}: it is the default version", entity=policy_arn
         )
-    return [(ev.PolicyVersionDeleted, {"policy_id": policy.policy_id, "policy_arn": policy.arn, "version_id": version_id})]
+    return [
+        (ev.PolicyVersionDeleted, {"policy_id": policy.policy_id, "policy_arn": policy.arn, "version_id": version_id})
+    ]
 
 
 def set_default_policy_version(state: AccountState, policy_arn: str, version_id: str) -> list[Draft]:
     policy = require_policy(state, policy_arn)
     if version_id not in policy.versions:
         raise NotFoundError(f"policy {policy_arn} has no version {version_id}", entity=policy_arn)
-    return [(ev.DefaultPolicyVersionSet, {"policy_id": policy.policy_id, "policy_arn": policy.arn, "version_id": version_id})]
+    return [
+        (
+            ev.DefaultPolicyVersionSet,
+            {"policy_id": policy.policy_id, "policy_arn": policy.arn, "version_id": version_id},
+        )
+    ]
 
 
 def attach_policy(
@@ -470,12 +565,21 @@ def attach_policy(
         raise LimitExceededError(
             f"{kind} {name!r} already has {len(holder.managed)} managed policies attached "
             f"(limit {quotas.managed_policies_per_principal})",
-            entity=holder.arn, limit=quotas.managed_policies_per_principal,
+            entity=holder.arn,
+            limit=quotas.managed_policies_per_principal,
         )
-    return [(ev.PolicyAttached, {
-        "principal_kind": kind, "principal_id": holder_id(holder), "principal_arn": holder.arn,
-        "policy_id": policy.policy_id, "policy_arn": policy.arn,
-    })]
+    return [
+        (
+            ev.PolicyAttached,
+            {
+                "principal_kind": kind,
+                "principal_id": holder_id(holder),
+                "principal_arn": holder.arn,
+                "policy_id": policy.policy_id,
+                "policy_arn": policy.arn,
+            },
+        )
+    ]
 
 
 def detach_policy(state: AccountState, kind: str, name: str, policy_arn: str) -> list[Draft]:
@@ -483,45 +587,74 @@ def detach_policy(state: AccountState, kind: str, name: str, policy_arn: str) ->
     policy_id = next((pid for pid, arn in holder.managed.items() if arn == policy_arn), None)
     if policy_id is None:
         raise NotFoundError(f"policy {policy_arn} is not attached to {kind} {name!r}", entity=policy_arn)
-    return [(ev.PolicyDetached, {
-        "principal_kind": kind, "principal_id": holder_id(holder), "principal_arn": holder.arn,
-        "policy_id": policy_id, "policy_arn": policy_arn,
-    })]
+    return [
+        (
+            ev.PolicyDetached,
+            {
+                "principal_kind": kind,
+                "principal_id": holder_id(holder),
+                "principal_arn": holder.arn,
+                "policy_id": policy_id,
+                "policy_arn": policy_arn,
+            },
+        )
+    ]
 
 
 def put_inline_policy(state: AccountState, kind: str, name: str, policy_name: str, document: Any) -> list[Draft]:
     holder = holder_by_name(state, kind, name)
     names.check_iam_name("inline policy", policy_name)
     doc = validate_policy(document, f"inline_{kind}")
-    return [(ev.InlinePolicyPut, {
-        "principal_kind": kind, "principal_id": holder_id(holder), "principal_arn": holder.arn,
-        "policy_name": policy_name, "document": doc,
-    })]
+    return [
+        (
+            ev.InlinePolicyPut,
+            {
+                "principal_kind": kind,
+                "principal_id": holder_id(holder),
+                "principal_arn": holder.arn,
+                "policy_name": policy_name,
+                "document": doc,
+            },
+        )
+    ]
 
 
 def delete_inline_policy(state: AccountState, kind: str, name: str, policy_name: str) -> list[Draft]:
     holder = holder_by_name(state, kind, name)
     if policy_name not in holder.inline:
         raise NotFoundError(f"{kind} {name!r} has no inline policy {policy_name!r}", entity=holder.arn)
-    return [(ev.InlinePolicyDeleted, {
-        "principal_kind": kind, "principal_id": holder_id(holder), "principal_arn": holder.arn,
-        "policy_name": policy_name,
-    })]
+    return [
+        (
+            ev.InlinePolicyDeleted,
+            {
+                "principal_kind": kind,
+                "principal_id": holder_id(holder),
+                "principal_arn": holder.arn,
+                "policy_name": policy_name,
+            },
+        )
+    ]
 
 
-def set_boundary(
-    state: AccountState, policy_owner: AccountState, kind: str, name: str, policy_arn: str
-) -> list[Draft]:
+def set_boundary(state: AccountState, policy_owner: AccountState, kind: str, name: str, policy_arn: str) -> list[Draft]:
     holder = holder_by_name(state, kind, name)
     assert isinstance(holder, (User, Role))
     policy = require_policy(policy_owner, policy_arn)
     if holder.boundary == policy_arn:
         return []
     # One boundary per user/role: setting another replaces it, as PutUserPermissionsBoundary does.
-    return [(ev.PermissionsBoundarySet, {
-        "principal_kind": kind, "principal_id": holder_id(holder), "principal_arn": holder.arn,
-        "policy_id": policy.policy_id, "policy_arn": policy.arn,
-    })]
+    return [
+        (
+            ev.PermissionsBoundarySet,
+            {
+                "principal_kind": kind,
+                "principal_id": holder_id(holder),
+                "principal_arn": holder.arn,
+                "policy_id": policy.policy_id,
+                "policy_arn": policy.arn,
+            },
+        )
+    ]
 
 
 def remove_boundary(state: AccountState, kind: str, name: str) -> list[Draft]:
@@ -529,27 +662,39 @@ def remove_boundary(state: AccountState, kind: str, name: str) -> list[Draft]:
     assert isinstance(holder, (User, Role))
     if holder.boundary is None:
         raise NotFoundError(f"{kind} {name!r} has no permissions boundary", entity=holder.arn)
-    return [(ev.PermissionsBoundaryRemoved, {
-        "principal_kind": kind, "principal_id": holder_id(holder), "principal_arn": holder.arn,
-    })]
+    return [
+        (
+            ev.PermissionsBoundaryRemoved,
+            {
+                "principal_kind": kind,
+                "principal_id": holder_id(holder),
+                "principal_arn": holder.arn,
+            },
+        )
+    ]
 
 
 # ---------------------------------------------------------------- buckets
 
 
-def create_bucket(
-    state: AccountState, name: str, region: str, object_ownership: str, taken: bool
-) -> list[Draft]:
+def create_bucket(state: AccountState, name: str, region: str, object_ownership: str, taken: bool) -> list[Draft]:
     require_account(state)
     names.check_bucket_name(name)
     if taken:
         raise EntityAlreadyExistsError(f"bucket name {name!r} is already taken (bucket names are global)", entity=name)
     if object_ownership not in OWNERSHIP_SETTINGS:
         raise ValidationError(f"object ownership must be one of {', '.join(OWNERSHIP_SETTINGS)}")
-    return [(ev.BucketCreated, {
-        "bucket_name": name, "bucket_arn": names.bucket_arn(name), "region": region,
-        "object_ownership": object_ownership,
-    })]
+    return [
+        (
+            ev.BucketCreated,
+            {
+                "bucket_name": name,
+                "bucket_arn": names.bucket_arn(name),
+                "region": region,
+                "object_ownership": object_ownership,
+            },
+        )
+    ]
 
 
 def delete_bucket(state: AccountState, name: str) -> list[Draft]:
@@ -576,9 +721,16 @@ def change_ownership(state: AccountState, name: str, object_ownership: str) -> l
         raise ValidationError(f"object ownership must be one of {', '.join(OWNERSHIP_SETTINGS)}")
     if bucket.object_ownership == object_ownership:
         return []
-    return [(ev.BucketOwnershipChanged, {
-        "bucket_name": bucket.name, "bucket_arn": bucket.arn, "object_ownership": object_ownership,
-    })]
+    return [
+        (
+            ev.BucketOwnershipChanged,
+            {
+                "bucket_name": bucket.name,
+                "bucket_arn": bucket.arn,
+                "object_ownership": object_ownership,
+            },
+        )
+    ]
 
 
 def resulting_owner(bucket_owner: str, writer_account: str, ownership: str, acl: str | None) -> str:
@@ -593,13 +745,13 @@ def resulting_owner(bucket_owner: str, writer_account: str, ownership: str, acl:
 # ---------------------------------------------------------------- sessions and jobs
 
 
-def check_session_duration(
-    duration_seconds: int, role: Role, chained: bool, quotas: Quotas
-) -> None:
+def check_session_duration(duration_seconds: int, role: Role, chained: bool, quotas: Quotas) -> None:
     limit = quotas.chained_session_seconds if chained else role.max_session_duration
     if not quotas.min_session_seconds <= duration_seconds <= limit:
-        why = "role chaining limits sessions to one hour" if chained else (
-            f"role {role.name!r} allows at most {role.max_session_duration} seconds"
+        why = (
+            "role chaining limits sessions to one hour"
+            if chained
+            else (f"role {role.name!r} allows at most {role.max_session_duration} seconds")
         )
         raise ValidationError(
             f"session duration {duration_seconds}s is outside {quotas.min_session_seconds}-{limit}s: {why}",

@@ -6,7 +6,7 @@ Used by `ledger demo`, by the README tour and by tests; dates are fixed so answe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger import events as ev
@@ -21,42 +21,62 @@ SUBMIT_POLICY_ARN = f"arn:aws:iam::{MEDIA}:policy/MediaConvertSubmitJobs"
 
 MEDIACONVERT_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": "mediaconvert.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-        "Condition": {"StringEquals": {"aws:SourceAccount": MEDIA}},
-    }],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "mediaconvert.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": MEDIA}},
+        }
+    ],
 }
 SUBMIT_JOBS = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Sid": "SubmitJobs", "Effect": "Allow",
-         "Action": ["mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:ListJobs"],
-         "Resource": "*"},
-        {"Sid": "PassTheMediaConvertRole", "Effect": "Allow", "Action": "iam:PassRole",
-         "Resource": ROLE_ARN,
-         "Condition": {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}}},
+        {
+            "Sid": "SubmitJobs",
+            "Effect": "Allow",
+            "Action": ["mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:ListJobs"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "PassTheMediaConvertRole",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": ROLE_ARN,
+            "Condition": {"StringEquals": {"iam:PassedToService": "mediaconvert.amazonaws.com"}},
+        },
     ],
 }
 ROLE_S3_ACCESS = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Sid": "ReadInputs", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
-         "Resource": [f"arn:aws:s3:::{INPUT_BUCKET}", f"arn:aws:s3:::{INPUT_BUCKET}/*"]},
-        {"Sid": "WriteOutputs", "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"],
-         "Resource": f"arn:aws:s3:::{OUTPUT_BUCKET}/*"},
+        {
+            "Sid": "ReadInputs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{INPUT_BUCKET}", f"arn:aws:s3:::{INPUT_BUCKET}/*"],
+        },
+        {
+            "Sid": "WriteOutputs",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+            "Resource": f"arn:aws:s3:::{OUTPUT_BUCKET}/*",
+        },
     ],
 }
 CROSS_ACCOUNT_BUCKET_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Sid": "MediaAccountWritesOutputs", "Effect": "Allow",
-        "Principal": {"AWS": ROLE_ARN},
-        "Action": ["s3:PutObject", "s3:PutObjectAcl"],
-        "Resource": f"arn:aws:s3:::{OUTPUT_BUCKET}/*",
-        "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
-    }],
+    "Statement": [
+        {
+            "Sid": "MediaAccountWritesOutputs",
+            "Effect": "Allow",
+            "Principal": {"AWS": ROLE_ARN},
+            "Action": ["s3:PutObject", "s3:PutObjectAcl"],
+            "Resource": f"arn:aws:s3:::{OUTPUT_BUCKET}/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+        }
+    ],
 }
 ADMIN = {
     "Version": "2012-10-17",
@@ -64,18 +84,38 @@ ADMIN = {
 }
 ARCHIVE_READERS = {
     "Version": "2012-10-17",
-    "Statement": [{"Sid": "ReadArchive", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
-                   "Resource": [f"arn:aws:s3:::{OUTPUT_BUCKET}", f"arn:aws:s3:::{OUTPUT_BUCKET}/*"]}],
+    "Statement": [
+        {
+            "Sid": "ReadArchive",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{OUTPUT_BUCKET}", f"arn:aws:s3:::{OUTPUT_BUCKET}/*"],
+        }
+    ],
 }
 
 
-def _observed(principal: str, action: str, allowed: bool, error: str | None, at: str, event_id: str) -> ev.AccessObserved:
+def _observed(
+    principal: str, action: str, allowed: bool, error: str | None, at: str, event_id: str
+) -> ev.AccessObserved:
     when = datetime.fromisoformat(at.replace("Z", "+00:00"))
     return ev.AccessObserved(
-        originator_id=ev.account_stream_id(MEDIA), originator_version=0, occurred_at=when,
-        recorded_at=datetime.now(timezone.utc), actor=principal, source="cloudtrail", source_id=event_id,
-        account_id=MEDIA, principal_arn=principal, principal_account=MEDIA, principal_type="IAMUser",
-        action=action, resource="*", resource_account=MEDIA, allowed=allowed, error_code=error,
+        originator_id=ev.account_stream_id(MEDIA),
+        originator_version=0,
+        occurred_at=when,
+        recorded_at=datetime.now(UTC),
+        actor=principal,
+        source="cloudtrail",
+        source_id=event_id,
+        account_id=MEDIA,
+        principal_arn=principal,
+        principal_account=MEDIA,
+        principal_type="IAMUser",
+        action=action,
+        resource="*",
+        resource_account=MEDIA,
+        allowed=allowed,
+        error_code=error,
     )
 
 
@@ -104,17 +144,25 @@ def record_story(ledger: Ledger) -> StoryFacts:
     ledger.create_user(MEDIA, "admin", at="2024-01-02T10:00:00Z")
     ledger.put_user_policy(MEDIA, "admin", "AdministratorAccess", ADMIN, at="2024-01-02T10:01:00Z")
     ledger.set_login_profile(MEDIA, "admin", "correct horse battery", at="2024-01-02T10:02:00Z")
-    ledger.create_bucket(MEDIA, INPUT_BUCKET, object_ownership="BucketOwnerEnforced",
-                         at="2024-01-03T09:00:00Z", actor=admin)
-    ledger.create_bucket(ARCHIVE, OUTPUT_BUCKET, object_ownership="BucketOwnerPreferred",
-                         at="2024-01-03T09:30:00Z")
+    ledger.create_bucket(
+        MEDIA, INPUT_BUCKET, object_ownership="BucketOwnerEnforced", at="2024-01-03T09:00:00Z", actor=admin
+    )
+    ledger.create_bucket(ARCHIVE, OUTPUT_BUCKET, object_ownership="BucketOwnerPreferred", at="2024-01-03T09:30:00Z")
     ledger.put_bucket_policy(OUTPUT_BUCKET, CROSS_ACCOUNT_BUCKET_POLICY, at="2024-01-03T09:31:00Z")
     ledger.create_user(ARCHIVE, "librarian", at="2024-01-03T09:40:00Z")
     ledger.put_user_policy(ARCHIVE, "librarian", "ReadArchive", ARCHIVE_READERS, at="2024-01-03T09:41:00Z")
 
-    ledger.create_role(MEDIA, "MediaConvertRole", MEDIACONVERT_TRUST, at="2024-01-04T09:00:00Z", actor=admin,
-                       description="Service role MediaConvert assumes to read inputs and write outputs")
-    ledger.put_role_policy(MEDIA, "MediaConvertRole", "S3Access", ROLE_S3_ACCESS, at="2024-01-04T09:01:00Z", actor=admin)
+    ledger.create_role(
+        MEDIA,
+        "MediaConvertRole",
+        MEDIACONVERT_TRUST,
+        at="2024-01-04T09:00:00Z",
+        actor=admin,
+        description="Service role MediaConvert assumes to read inputs and write outputs",
+    )
+    ledger.put_role_policy(
+        MEDIA, "MediaConvertRole", "S3Access", ROLE_S3_ACCESS, at="2024-01-04T09:01:00Z", actor=admin
+    )
     ledger.create_policy(MEDIA, "MediaConvertSubmitJobs", SUBMIT_JOBS, at="2024-01-04T09:02:00Z", actor=admin)
     ledger.create_group(MEDIA, "video-editors", at="2024-01-04T09:03:00Z", actor=admin)
     ledger.create_user(MEDIA, "alice", at="2024-01-05T09:00:00Z", actor=admin)
@@ -126,17 +174,37 @@ def record_story(ledger: Ledger) -> StoryFacts:
     ledger.attach_group_policy(MEDIA, "video-editors", SUBMIT_POLICY_ARN, at="2024-02-26T10:00:00Z", actor=admin)
 
     job = ledger.create_job(
-        MEDIA, f"arn:aws:iam::{MEDIA}:user/alice", ROLE_ARN,
+        MEDIA,
+        f"arn:aws:iam::{MEDIA}:user/alice",
+        ROLE_ARN,
         inputs=[f"s3://{INPUT_BUCKET}/raw/keynote.mov"],
         outputs=[f"s3://{OUTPUT_BUCKET}/renditions/keynote/"],
-        at="2024-03-01T14:05:00Z", actor=f"arn:aws:iam::{MEDIA}:user/alice",
+        at="2024-03-01T14:05:00Z",
+        actor=f"arn:aws:iam::{MEDIA}:user/alice",
     )[0]
-    ledger.assume_role("mediaconvert.amazonaws.com", ROLE_ARN, "MediaConvert", 3600,
-                       at="2024-03-01T14:05:01Z", actor="mediaconvert.amazonaws.com")
-    first = ledger.write_output(job.job_arn, OUTPUT_BUCKET, "renditions/keynote/keynote_1080p.mp4",  # type: ignore[attr-defined]
-                                acl="bucket-owner-full-control", at="2024-03-01T14:09:00Z")[0]
-    second = ledger.write_output(job.job_arn, OUTPUT_BUCKET, "renditions/keynote/keynote_720p.mp4",  # type: ignore[attr-defined]
-                                 acl=None, at="2024-03-01T14:09:30Z")[0]
+    assert isinstance(job, ev.JobCreated)
+    ledger.assume_role(
+        "mediaconvert.amazonaws.com",
+        ROLE_ARN,
+        "MediaConvert",
+        3600,
+        at="2024-03-01T14:05:01Z",
+        actor="mediaconvert.amazonaws.com",
+    )
+    first = ledger.write_output(
+        job.job_arn,
+        OUTPUT_BUCKET,
+        "renditions/keynote/keynote_1080p.mp4",
+        acl="bucket-owner-full-control",
+        at="2024-03-01T14:09:00Z",
+    )[0]
+    second = ledger.write_output(
+        job.job_arn,
+        OUTPUT_BUCKET,
+        "renditions/keynote/keynote_720p.mp4",
+        acl=None,
+        at="2024-03-01T14:09:30Z",
+    )[0]
 
     # ... and revokes it for bob on 2024-03-15, while the archive account takes every object.
     ledger.remove_user_from_group(MEDIA, "bob", "video-editors", at="2024-03-15T10:00:00Z", actor=admin)
@@ -144,17 +212,28 @@ def record_story(ledger: Ledger) -> StoryFacts:
 
     # CloudTrail later shows what was *done*: alice's CreateJob (allowed) and bob's attempt after
     # the revocation (denied by AWS).
-    ledger.record([
-        _observed(f"arn:aws:iam::{MEDIA}:user/alice", "mediaconvert:CreateJob", True, None,
-                  "2024-03-01T14:05:00Z", "demo-trail-0001"),
-        _observed(f"arn:aws:iam::{MEDIA}:user/bob", "mediaconvert:CreateJob", False, "AccessDeniedException",
-                  "2024-03-16T11:00:00Z", "demo-trail-0002"),
-    ])
-    return StoryFacts(
-        job_arn=job.job_arn,  # type: ignore[attr-defined]
-        first_output=first.object_arn,  # type: ignore[attr-defined]
-        second_output=second.object_arn,  # type: ignore[attr-defined]
+    ledger.record(
+        [
+            _observed(
+                f"arn:aws:iam::{MEDIA}:user/alice",
+                "mediaconvert:CreateJob",
+                True,
+                None,
+                "2024-03-01T14:05:00Z",
+                "demo-trail-0001",
+            ),
+            _observed(
+                f"arn:aws:iam::{MEDIA}:user/bob",
+                "mediaconvert:CreateJob",
+                False,
+                "AccessDeniedException",
+                "2024-03-16T11:00:00Z",
+                "demo-trail-0002",
+            ),
+        ]
     )
+    assert isinstance(first, ev.OutputWritten) and isinstance(second, ev.OutputWritten)
+    return StoryFacts(job_arn=job.job_arn, first_output=first.object_arn, second_output=second.object_arn)
 
 
 def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
@@ -166,31 +245,57 @@ def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
     changes = ledger.diff(facts.while_granted, facts.after_revoke)
     lineage = ledger.lineage(first)
     owners = {
-        key: {when: ledger.owner_of(obj, at=at) for when, at in
-              (("at write", "2024-03-01T14:10:00Z"), ("after BucketOwnerEnforced", facts.after_revoke))}
+        key: {
+            when: ledger.owner_of(obj, at=at)
+            for when, at in (("at write", "2024-03-01T14:10:00Z"), ("after BucketOwnerEnforced", facts.after_revoke))
+        }
         for key, obj in (("first_output", facts.first_output), ("second_output", facts.second_output))
     }
     could_vs_did = []
     for event in ledger.events():
         if isinstance(event, ev.AccessObserved):
             decision = ledger.can(event.principal_arn, event.action, event.resource, at=event.occurred_at)
-            could_vs_did.append({
-                "call": {"principal": event.principal_arn, "action": event.action, "at": event.occurred_at.isoformat(),
-                         "aws_said": "allowed" if event.allowed else event.error_code, "position": event.position},
-                "ledger_says": decision.eval_decision, "agrees": decision.allowed == event.allowed,
-                "authorised_by": decision.to_dict()["MatchedStatements"],
-            })
+            could_vs_did.append(
+                {
+                    "call": {
+                        "principal": event.principal_arn,
+                        "action": event.action,
+                        "at": event.occurred_at.isoformat(),
+                        "aws_said": "allowed" if event.allowed else event.error_code,
+                        "position": event.position,
+                    },
+                    "ledger_says": decision.eval_decision,
+                    "agrees": decision.allowed == event.allowed,
+                    "authorised_by": decision.to_dict()["MatchedStatements"],
+                }
+            )
     past = ledger.can(facts.bob_arn, "mediaconvert:CreateJob", "*", at=facts.while_granted)
     used = past.to_dict()
     checkpoint, _ = checkpoint_store(ledger.store)
     proofs = []
     for statement in used["MatchedStatements"]:
         origin = statement.get("Origin") or {}
-        for position in sorted({p for p in (origin.get("position"), (origin.get("document") or {}).get("position"),
-                                             (origin.get("membership") or {}).get("position")) if p}):
+        for position in sorted(
+            {
+                p
+                for p in (
+                    origin.get("position"),
+                    (origin.get("document") or {}).get("position"),
+                    (origin.get("membership") or {}).get("position"),
+                )
+                if p
+            }
+        ):
             proof, verified = prove_store(ledger.store, position, checkpoint)
-            proofs.append({"position": position, "leaf_index": proof.index, "tree_size": proof.tree_size,
-                           "audit_path_length": len(proof.path), "verifies": verified})
+            proofs.append(
+                {
+                    "position": position,
+                    "leaf_index": proof.index,
+                    "tree_size": proof.tree_size,
+                    "audit_path_length": len(proof.path),
+                    "verifies": verified,
+                }
+            )
     report = verify_store(ledger.store, [checkpoint])
     return {
         "q1_who_could_write_the_output": who,
@@ -198,7 +303,10 @@ def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
         "q3_lineage_and_owner": {"lineage": lineage, "owners": owners},
         "q4_could_vs_did": could_vs_did,
         "q5_past_decision_and_proof": {
-            "decision": used, "checkpoint": {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},
-            "inclusion_proofs": proofs, "log_verified": report.ok, "verify_reason": report.reason,
+            "decision": used,
+            "checkpoint": {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},
+            "inclusion_proofs": proofs,
+            "log_verified": report.ok,
+            "verify_reason": report.reason,
         },
     }

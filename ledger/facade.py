@@ -75,9 +75,7 @@ class Ledger(AuditQueries):
         self._states: dict[str, AccountState] = {}
 
     @classmethod
-    def open(
-        cls, url: str | None = None, *, quotas: cmd.Quotas | None = None, enforcing: bool = False
-    ) -> Ledger:
+    def open(cls, url: str | None = None, *, quotas: cmd.Quotas | None = None, enforcing: bool = False) -> Ledger:
         """Open (creating if needed) the ledger at `url`; default `LEDGER_DB` or `sqlite:///ledger.db`."""
         return cls(EventStore(url), quotas=quotas, enforcing=enforcing)
 
@@ -140,8 +138,11 @@ class Ledger(AuditQueries):
             for event in recorded:
                 self._states[event.account_id].fold(event)
             log.info(
-                "events_recorded", command=command, accounts=list(states),
-                events=[e.event_type for e in recorded], positions=[e.position for e in recorded],
+                "events_recorded",
+                command=command,
+                accounts=list(states),
+                events=[e.event_type for e in recorded],
+                positions=[e.position for e in recorded],
             )
             return recorded
         raise ConcurrencyError(f"{command}: gave up after {_RETRIES} concurrent modifications; nothing was written")
@@ -166,15 +167,29 @@ class Ledger(AuditQueries):
             decision = self.can(actor, action, resource, context=context, at=occurred_at)
             if not decision.allowed:
                 reason = decision.eval_decision
-                self.record([ev.CommandDenied(
-                    originator_id=target.originator_id, originator_version=0, occurred_at=occurred_at,
-                    recorded_at=datetime.now(UTC), actor=actor, source="api",
-                    account_id=target.account_id, action=action, resource=resource, reason=reason,
-                )])
+                self.record(
+                    [
+                        ev.CommandDenied(
+                            originator_id=target.originator_id,
+                            originator_version=0,
+                            occurred_at=occurred_at,
+                            recorded_at=datetime.now(UTC),
+                            actor=actor,
+                            source="api",
+                            account_id=target.account_id,
+                            action=action,
+                            resource=resource,
+                            reason=reason,
+                        )
+                    ]
+                )
                 log.warning("command_denied", command=command, actor=actor, action=action, resource=resource)
                 raise AccessDeniedError(
                     f"{actor} is not authorized to perform {action} on {resource} ({reason})",
-                    actor=actor, action=action, resource=resource, decision=reason,
+                    actor=actor,
+                    action=action,
+                    resource=resource,
+                    decision=reason,
                 )
 
     def _stamp(
@@ -187,11 +202,19 @@ class Ledger(AuditQueries):
             version = state.version
             for cls, fields in account_drafts:
                 version += 1
-                events.append(cls(
-                    originator_id=ev.account_stream_id(account), originator_version=version,
-                    occurred_at=occurred_at, recorded_at=now, actor=actor or self._default_actor(account),
-                    source=source, source_id=source_id, account_id=account, **fields,
-                ))
+                events.append(
+                    cls(
+                        originator_id=ev.account_stream_id(account),
+                        originator_version=version,
+                        occurred_at=occurred_at,
+                        recorded_at=now,
+                        actor=actor or self._default_actor(account),
+                        source=source,
+                        source_id=source_id,
+                        account_id=account,
+                        **fields,
+                    )
+                )
         return events
 
     @staticmethod
@@ -224,7 +247,9 @@ class Ledger(AuditQueries):
         """Record a new AWS account (with its root user)."""
         return self._one("create_account", account_id, lambda s: cmd.create_account(s, name or account_id), **meta)
 
-    def attach_scp(self, account_id: str, scp_id: str, document: Any, level: int = 0, **meta: Any) -> list[ev.LedgerEvent]:
+    def attach_scp(
+        self, account_id: str, scp_id: str, document: Any, level: int = 0, **meta: Any
+    ) -> list[ev.LedgerEvent]:
         return self._one("attach_scp", account_id, lambda s: cmd.attach_scp(s, scp_id, document, level), **meta)
 
     def detach_scp(self, account_id: str, scp_id: str, **meta: Any) -> list[ev.LedgerEvent]:
@@ -242,8 +267,9 @@ class Ledger(AuditQueries):
         self, account_id: str, user: str, password: str, reset_required: bool = False, **meta: Any
     ) -> list[ev.LedgerEvent]:
         """Set a console password; only the fact is recorded, never the password."""
-        return self._one("set_login_profile", account_id,
-                         lambda s: cmd.set_login_profile(s, user, password, reset_required), **meta)
+        return self._one(
+            "set_login_profile", account_id, lambda s: cmd.set_login_profile(s, user, password, reset_required), **meta
+        )
 
     def remove_login_profile(self, account_id: str, user: str, **meta: Any) -> list[ev.LedgerEvent]:
         return self._one("remove_login_profile", account_id, lambda s: cmd.remove_login_profile(s, user), **meta)
@@ -260,17 +286,28 @@ class Ledger(AuditQueries):
         events = self._one("create_access_key", account_id, handler, **meta)
         return AccessKey(events, issued[0] if events else "", secrets.token_urlsafe(30)[:40] if events else "")
 
-    def deactivate_access_key(self, account_id: str, user: str, access_key_id: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("deactivate_access_key", account_id,
-                         lambda s: cmd.change_access_key(s, user, access_key_id, "deactivate"), **meta)
+    def deactivate_access_key(
+        self, account_id: str, user: str, access_key_id: str, **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        return self._one(
+            "deactivate_access_key",
+            account_id,
+            lambda s: cmd.change_access_key(s, user, access_key_id, "deactivate"),
+            **meta,
+        )
 
     def activate_access_key(self, account_id: str, user: str, access_key_id: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("activate_access_key", account_id,
-                         lambda s: cmd.change_access_key(s, user, access_key_id, "activate"), **meta)
+        return self._one(
+            "activate_access_key",
+            account_id,
+            lambda s: cmd.change_access_key(s, user, access_key_id, "activate"),
+            **meta,
+        )
 
     def delete_access_key(self, account_id: str, user: str, access_key_id: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("delete_access_key", account_id,
-                         lambda s: cmd.change_access_key(s, user, access_key_id, "delete"), **meta)
+        return self._one(
+            "delete_access_key", account_id, lambda s: cmd.change_access_key(s, user, access_key_id, "delete"), **meta
+        )
 
     def tag_user(self, account_id: str, user: str, tags: dict[str, str], **meta: Any) -> list[ev.LedgerEvent]:
         return self._one("tag_user", account_id, lambda s: cmd.tag_principal(s, "user", user, tags), **meta)
@@ -287,42 +324,63 @@ class Ledger(AuditQueries):
         return self._one("delete_group", account_id, lambda s: cmd.delete_group(s, name), **meta)
 
     def add_user_to_group(self, account_id: str, user: str, group: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("add_user_to_group", account_id,
-                         lambda s: cmd.add_user_to_group(s, user, group, self.quotas), **meta)
+        return self._one(
+            "add_user_to_group", account_id, lambda s: cmd.add_user_to_group(s, user, group, self.quotas), **meta
+        )
 
     def remove_user_from_group(self, account_id: str, user: str, group: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("remove_user_from_group", account_id,
-                         lambda s: cmd.remove_user_from_group(s, user, group), **meta)
+        return self._one(
+            "remove_user_from_group", account_id, lambda s: cmd.remove_user_from_group(s, user, group), **meta
+        )
 
     # ---------------------------------------------------------------- roles and providers
 
     def create_role(
-        self, account_id: str, name: str, trust_policy: Any, path: str = "/",
-        max_session_duration: int = 3600, description: str | None = None, **meta: Any,
+        self,
+        account_id: str,
+        name: str,
+        trust_policy: Any,
+        path: str = "/",
+        max_session_duration: int = 3600,
+        description: str | None = None,
+        **meta: Any,
     ) -> list[ev.LedgerEvent]:
-        return self._one("create_role", account_id, lambda s: cmd.create_role(
-            s, name, trust_policy, path, max_session_duration, description, self.quotas), **meta)
+        return self._one(
+            "create_role",
+            account_id,
+            lambda s: cmd.create_role(s, name, trust_policy, path, max_session_duration, description, self.quotas),
+            **meta,
+        )
 
     def delete_role(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
         return self._one("delete_role", account_id, lambda s: cmd.delete_role(s, name), **meta)
 
-    def update_assume_role_policy(self, account_id: str, role: str, trust_policy: Any, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("update_assume_role_policy", account_id,
-                         lambda s: cmd.update_trust_policy(s, role, trust_policy), **meta)
+    def update_assume_role_policy(
+        self, account_id: str, role: str, trust_policy: Any, **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        return self._one(
+            "update_assume_role_policy", account_id, lambda s: cmd.update_trust_policy(s, role, trust_policy), **meta
+        )
 
     def create_saml_provider(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("create_saml_provider", account_id,
-                         lambda s: cmd.create_identity_provider(s, "SAML", name, ()), **meta)
+        return self._one(
+            "create_saml_provider", account_id, lambda s: cmd.create_identity_provider(s, "SAML", name, ()), **meta
+        )
 
     def create_oidc_provider(
         self, account_id: str, url: str, client_ids: Sequence[str] = (), **meta: Any
     ) -> list[ev.LedgerEvent]:
-        return self._one("create_oidc_provider", account_id,
-                         lambda s: cmd.create_identity_provider(s, "OIDC", url, tuple(client_ids)), **meta)
+        return self._one(
+            "create_oidc_provider",
+            account_id,
+            lambda s: cmd.create_identity_provider(s, "OIDC", url, tuple(client_ids)),
+            **meta,
+        )
 
     def delete_identity_provider(self, account_id: str, provider_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("delete_identity_provider", account_id,
-                         lambda s: cmd.delete_identity_provider(s, provider_arn), **meta)
+        return self._one(
+            "delete_identity_provider", account_id, lambda s: cmd.delete_identity_provider(s, provider_arn), **meta
+        )
 
     # ---------------------------------------------------------------- managed and inline policies
 
@@ -332,10 +390,13 @@ class Ledger(AuditQueries):
         """Create a customer managed policy (version v1, the default)."""
         return self._one("create_policy", account_id, lambda s: cmd.create_policy(s, name, document, path), **meta)
 
-    def register_aws_managed_policy(self, name: str, document: Any, path: str = "/", **meta: Any) -> list[ev.LedgerEvent]:
+    def register_aws_managed_policy(
+        self, name: str, document: Any, path: str = "/", **meta: Any
+    ) -> list[ev.LedgerEvent]:
         """Record an AWS-managed policy (`arn:aws:iam::aws:policy/NAME`) so it can be attached."""
-        return self._one("register_aws_managed_policy", cmd.AWS_ACCOUNT,
-                         lambda s: cmd.create_policy(s, name, document, path), **meta)
+        return self._one(
+            "register_aws_managed_policy", cmd.AWS_ACCOUNT, lambda s: cmd.create_policy(s, name, document, path), **meta
+        )
 
     def delete_policy(self, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
         owner = self._policy_owner(policy_arn)
@@ -345,27 +406,43 @@ class Ledger(AuditQueries):
         self, policy_arn: str, document: Any, set_as_default: bool = False, **meta: Any
     ) -> list[ev.LedgerEvent]:
         owner = self._policy_owner(policy_arn)
-        return self._one("create_policy_version", owner, lambda s: cmd.create_policy_version(
-            s, policy_arn, document, set_as_default, self.quotas)[0], **meta)
+        return self._one(
+            "create_policy_version",
+            owner,
+            lambda s: cmd.create_policy_version(s, policy_arn, document, set_as_default, self.quotas)[0],
+            **meta,
+        )
 
     def delete_policy_version(self, policy_arn: str, version_id: str, **meta: Any) -> list[ev.LedgerEvent]:
         owner = self._policy_owner(policy_arn)
-        return self._one("delete_policy_version", owner,
-                         lambda s: cmd.delete_policy_version(s, policy_arn, version_id), **meta)
+        return self._one(
+            "delete_policy_version", owner, lambda s: cmd.delete_policy_version(s, policy_arn, version_id), **meta
+        )
 
     def set_default_policy_version(self, policy_arn: str, version_id: str, **meta: Any) -> list[ev.LedgerEvent]:
         owner = self._policy_owner(policy_arn)
-        return self._one("set_default_policy_version", owner,
-                         lambda s: cmd.set_default_policy_version(s, policy_arn, version_id), **meta)
+        return self._one(
+            "set_default_policy_version",
+            owner,
+            lambda s: cmd.set_default_policy_version(s, policy_arn, version_id),
+            **meta,
+        )
 
-    def _attach(self, kind: str, account_id: str, name: str, policy_arn: str, meta: dict[str, Any]) -> list[ev.LedgerEvent]:
+    def _attach(
+        self, kind: str, account_id: str, name: str, policy_arn: str, meta: dict[str, Any]
+    ) -> list[ev.LedgerEvent]:
         self._check_account(account_id)
         owner = self._policy_owner(policy_arn)
         if owner not in (account_id, cmd.AWS_ACCOUNT):
-            raise ValidationError(f"{policy_arn} belongs to account {owner}; managed policies attach only in their own account")
-        return self._execute(f"attach_{kind}_policy", [account_id, owner], lambda s: {
-            account_id: cmd.attach_policy(s[account_id], s[owner], kind, name, policy_arn, self.quotas)
-        }, **meta)
+            raise ValidationError(
+                f"{policy_arn} belongs to account {owner}; managed policies attach only in their own account"
+            )
+        return self._execute(
+            f"attach_{kind}_policy",
+            [account_id, owner],
+            lambda s: {account_id: cmd.attach_policy(s[account_id], s[owner], kind, name, policy_arn, self.quotas)},
+            **meta,
+        )
 
     def attach_user_policy(self, account_id: str, user: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
         return self._attach("user", account_id, user, policy_arn, meta)
@@ -377,58 +454,101 @@ class Ledger(AuditQueries):
         return self._attach("role", account_id, role, policy_arn, meta)
 
     def detach_user_policy(self, account_id: str, user: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("detach_user_policy", account_id, lambda s: cmd.detach_policy(s, "user", user, policy_arn), **meta)
+        return self._one(
+            "detach_user_policy", account_id, lambda s: cmd.detach_policy(s, "user", user, policy_arn), **meta
+        )
 
     def detach_group_policy(self, account_id: str, group: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("detach_group_policy", account_id, lambda s: cmd.detach_policy(s, "group", group, policy_arn), **meta)
+        return self._one(
+            "detach_group_policy", account_id, lambda s: cmd.detach_policy(s, "group", group, policy_arn), **meta
+        )
 
     def detach_role_policy(self, account_id: str, role: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("detach_role_policy", account_id, lambda s: cmd.detach_policy(s, "role", role, policy_arn), **meta)
+        return self._one(
+            "detach_role_policy", account_id, lambda s: cmd.detach_policy(s, "role", role, policy_arn), **meta
+        )
 
-    def put_user_policy(self, account_id: str, user: str, policy_name: str, document: Any, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("put_user_policy", account_id,
-                         lambda s: cmd.put_inline_policy(s, "user", user, policy_name, document), **meta)
+    def put_user_policy(
+        self, account_id: str, user: str, policy_name: str, document: Any, **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        return self._one(
+            "put_user_policy",
+            account_id,
+            lambda s: cmd.put_inline_policy(s, "user", user, policy_name, document),
+            **meta,
+        )
 
-    def put_group_policy(self, account_id: str, group: str, policy_name: str, document: Any, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("put_group_policy", account_id,
-                         lambda s: cmd.put_inline_policy(s, "group", group, policy_name, document), **meta)
+    def put_group_policy(
+        self, account_id: str, group: str, policy_name: str, document: Any, **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        return self._one(
+            "put_group_policy",
+            account_id,
+            lambda s: cmd.put_inline_policy(s, "group", group, policy_name, document),
+            **meta,
+        )
 
-    def put_role_policy(self, account_id: str, role: str, policy_name: str, document: Any, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("put_role_policy", account_id,
-                         lambda s: cmd.put_inline_policy(s, "role", role, policy_name, document), **meta)
+    def put_role_policy(
+        self, account_id: str, role: str, policy_name: str, document: Any, **meta: Any
+    ) -> list[ev.LedgerEvent]:
+        return self._one(
+            "put_role_policy",
+            account_id,
+            lambda s: cmd.put_inline_policy(s, "role", role, policy_name, document),
+            **meta,
+        )
 
     def delete_user_policy(self, account_id: str, user: str, policy_name: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("delete_user_policy", account_id,
-                         lambda s: cmd.delete_inline_policy(s, "user", user, policy_name), **meta)
+        return self._one(
+            "delete_user_policy", account_id, lambda s: cmd.delete_inline_policy(s, "user", user, policy_name), **meta
+        )
 
     def delete_group_policy(self, account_id: str, group: str, policy_name: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("delete_group_policy", account_id,
-                         lambda s: cmd.delete_inline_policy(s, "group", group, policy_name), **meta)
+        return self._one(
+            "delete_group_policy",
+            account_id,
+            lambda s: cmd.delete_inline_policy(s, "group", group, policy_name),
+            **meta,
+        )
 
     def delete_role_policy(self, account_id: str, role: str, policy_name: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("delete_role_policy", account_id,
-                         lambda s: cmd.delete_inline_policy(s, "role", role, policy_name), **meta)
+        return self._one(
+            "delete_role_policy", account_id, lambda s: cmd.delete_inline_policy(s, "role", role, policy_name), **meta
+        )
 
-    def _boundary(self, kind: str, account_id: str, name: str, policy_arn: str, meta: dict[str, Any]) -> list[ev.LedgerEvent]:
+    def _boundary(
+        self, kind: str, account_id: str, name: str, policy_arn: str, meta: dict[str, Any]
+    ) -> list[ev.LedgerEvent]:
         self._check_account(account_id)
         owner = self._policy_owner(policy_arn)
         if owner not in (account_id, cmd.AWS_ACCOUNT):
             raise ValidationError(f"{policy_arn} belongs to account {owner}; a boundary must be in the same account")
-        return self._execute(f"put_{kind}_permissions_boundary", [account_id, owner], lambda s: {
-            account_id: cmd.set_boundary(s[account_id], s[owner], kind, name, policy_arn)
-        }, **meta)
+        return self._execute(
+            f"put_{kind}_permissions_boundary",
+            [account_id, owner],
+            lambda s: {account_id: cmd.set_boundary(s[account_id], s[owner], kind, name, policy_arn)},
+            **meta,
+        )
 
-    def put_user_permissions_boundary(self, account_id: str, user: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+    def put_user_permissions_boundary(
+        self, account_id: str, user: str, policy_arn: str, **meta: Any
+    ) -> list[ev.LedgerEvent]:
         return self._boundary("user", account_id, user, policy_arn, meta)
 
-    def put_role_permissions_boundary(self, account_id: str, role: str, policy_arn: str, **meta: Any) -> list[ev.LedgerEvent]:
+    def put_role_permissions_boundary(
+        self, account_id: str, role: str, policy_arn: str, **meta: Any
+    ) -> list[ev.LedgerEvent]:
         return self._boundary("role", account_id, role, policy_arn, meta)
 
     def delete_user_permissions_boundary(self, account_id: str, user: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("delete_user_permissions_boundary", account_id, lambda s: cmd.remove_boundary(s, "user", user), **meta)
+        return self._one(
+            "delete_user_permissions_boundary", account_id, lambda s: cmd.remove_boundary(s, "user", user), **meta
+        )
 
     def delete_role_permissions_boundary(self, account_id: str, role: str, **meta: Any) -> list[ev.LedgerEvent]:
-        return self._one("delete_role_permissions_boundary", account_id, lambda s: cmd.remove_boundary(s, "role", role), **meta)
+        return self._one(
+            "delete_role_permissions_boundary", account_id, lambda s: cmd.remove_boundary(s, "role", role), **meta
+        )
 
     # ---------------------------------------------------------------- buckets
 
@@ -448,12 +568,20 @@ class Ledger(AuditQueries):
         return owner
 
     def create_bucket(
-        self, account_id: str, name: str, region: str = "us-east-1",
-        object_ownership: str = "BucketOwnerEnforced", **meta: Any,
+        self,
+        account_id: str,
+        name: str,
+        region: str = "us-east-1",
+        object_ownership: str = "BucketOwnerEnforced",
+        **meta: Any,
     ) -> list[ev.LedgerEvent]:
         """Create an S3 bucket; since April 2023 new buckets default to BucketOwnerEnforced."""
-        return self._one("create_bucket", account_id, lambda s: cmd.create_bucket(
-            s, name, region, object_ownership, taken=name in self._bucket_owners()), **meta)
+        return self._one(
+            "create_bucket",
+            account_id,
+            lambda s: cmd.create_bucket(s, name, region, object_ownership, taken=name in self._bucket_owners()),
+            **meta,
+        )
 
     def delete_bucket(self, account_id: str, name: str, **meta: Any) -> list[ev.LedgerEvent]:
         return self._one("delete_bucket", account_id, lambda s: cmd.delete_bucket(s, name), **meta)
@@ -468,8 +596,9 @@ class Ledger(AuditQueries):
 
     def put_bucket_ownership_controls(self, bucket: str, object_ownership: str, **meta: Any) -> list[ev.LedgerEvent]:
         owner = self.bucket_owner(bucket)
-        return self._one("put_bucket_ownership_controls", owner,
-                         lambda s: cmd.change_ownership(s, bucket, object_ownership), **meta)
+        return self._one(
+            "put_bucket_ownership_controls", owner, lambda s: cmd.change_ownership(s, bucket, object_ownership), **meta
+        )
 
     # ---------------------------------------------------------------- sessions
 
@@ -496,9 +625,17 @@ class Ledger(AuditQueries):
         raise ValidationError(f"{caller_arn} cannot assume a role")
 
     def assume_role(
-        self, caller_arn: str, role_arn: str, session_name: str, duration_seconds: int = 3600, *,
-        session_policy: Any = None, source_identity: str | None = None, via: ev.AssumptionKind = "AssumeRole",
-        provider_arn: str | None = None, **meta: Any,
+        self,
+        caller_arn: str,
+        role_arn: str,
+        session_name: str,
+        duration_seconds: int = 3600,
+        *,
+        session_policy: Any = None,
+        source_identity: str | None = None,
+        via: ev.AssumptionKind = "AssumeRole",
+        provider_arn: str | None = None,
+        **meta: Any,
     ) -> list[ev.LedgerEvent]:
         """Issue a role session to `caller_arn` (a user, a session for chaining, a service principal,
         or a federated identity through `provider_arn`). Trust is enforced in enforcing mode."""
@@ -524,16 +661,31 @@ class Ledger(AuditQueries):
             if provider_arn is not None and provider_arn not in state.providers:
                 raise NotFoundError(f"identity provider {provider_arn} does not exist", entity=provider_arn)
             cmd.check_session_duration(duration_seconds, role, parent is not None, self.quotas)
-            return {account: [(ev.RoleAssumed, {
-                "session_id": f"{role.role_id}:{session_name}:{secrets.token_hex(6)}",
-                "role_id": role.role_id, "role_arn": role.arn, "session_name": session_name,
-                "session_arn": names.session_arn(account, role.name, session_name),
-                "caller_arn": caller_arn, "caller_principal_id": caller_id,
-                "caller_account": caller_account or None, "via": via, "provider_arn": provider_arn,
-                "issued_at": issued_at, "expires_at": cmd.session_expiry(issued_at, duration_seconds),
-                "session_policy": session_doc, "source_identity": source_identity,
-                "access_key_id": names.new_access_key_id(temporary=True), "parent_session_id": parent,
-            })]}
+            return {
+                account: [
+                    (
+                        ev.RoleAssumed,
+                        {
+                            "session_id": f"{role.role_id}:{session_name}:{secrets.token_hex(6)}",
+                            "role_id": role.role_id,
+                            "role_arn": role.arn,
+                            "session_name": session_name,
+                            "session_arn": names.session_arn(account, role.name, session_name),
+                            "caller_arn": caller_arn,
+                            "caller_principal_id": caller_id,
+                            "caller_account": caller_account or None,
+                            "via": via,
+                            "provider_arn": provider_arn,
+                            "issued_at": issued_at,
+                            "expires_at": cmd.session_expiry(issued_at, duration_seconds),
+                            "session_policy": session_doc,
+                            "source_identity": source_identity,
+                            "access_key_id": names.new_access_key_id(temporary=True),
+                            "parent_session_id": parent,
+                        },
+                    )
+                ]
+            }
 
         return self._execute("assume_role", [account], decide, **meta)
 
@@ -543,13 +695,23 @@ class Ledger(AuditQueries):
 
         def handler(state: AccountState) -> list[cmd.Draft]:
             found = cmd.require_role(state, role)
-            return [(ev.SessionsRevoked, {"role_id": found.role_id, "role_arn": found.arn, "revoked_before": revoked_before})]
+            return [
+                (
+                    ev.SessionsRevoked,
+                    {"role_id": found.role_id, "role_arn": found.arn, "revoked_before": revoked_before},
+                )
+            ]
 
         return self._one("revoke_role_sessions", account_id, handler, **meta)
 
     def get_federation_token(
-        self, account_id: str, user: str, name: str, duration_seconds: int = 43200,
-        session_policy: Any = None, **meta: Any,
+        self,
+        account_id: str,
+        user: str,
+        name: str,
+        duration_seconds: int = 43200,
+        session_policy: Any = None,
+        **meta: Any,
     ) -> list[ev.LedgerEvent]:
         names.check_iam_name("session", name)
         if not 900 <= duration_seconds <= self.quotas.federation_token_max_seconds:
@@ -560,20 +722,37 @@ class Ledger(AuditQueries):
 
         def handler(state: AccountState) -> list[cmd.Draft]:
             found = cmd.require_user(state, user)
-            return [(ev.FederationTokenIssued, {
-                "session_id": f"{found.user_id}:{name}:{secrets.token_hex(6)}", "user_id": found.user_id,
-                "user_arn": found.arn, "federated_user_arn": f"arn:aws:sts::{account_id}:federated-user/{name}",
-                "issued_at": issued_at, "expires_at": cmd.session_expiry(issued_at, duration_seconds),
-                "session_policy": session_doc, "access_key_id": names.new_access_key_id(temporary=True),
-            })]
+            return [
+                (
+                    ev.FederationTokenIssued,
+                    {
+                        "session_id": f"{found.user_id}:{name}:{secrets.token_hex(6)}",
+                        "user_id": found.user_id,
+                        "user_arn": found.arn,
+                        "federated_user_arn": f"arn:aws:sts::{account_id}:federated-user/{name}",
+                        "issued_at": issued_at,
+                        "expires_at": cmd.session_expiry(issued_at, duration_seconds),
+                        "session_policy": session_doc,
+                        "access_key_id": names.new_access_key_id(temporary=True),
+                    },
+                )
+            ]
 
         return self._one("get_federation_token", account_id, handler, **meta)
 
     # ---------------------------------------------------------------- MediaConvert
 
     def create_job(
-        self, account_id: str, creator_arn: str, role_arn: str, *, outputs: Sequence[str],
-        inputs: Sequence[str] = (), queue: str = "Default", region: str = "us-east-1", **meta: Any,
+        self,
+        account_id: str,
+        creator_arn: str,
+        role_arn: str,
+        *,
+        outputs: Sequence[str],
+        inputs: Sequence[str] = (),
+        queue: str = "Default",
+        region: str = "us-east-1",
+        **meta: Any,
     ) -> list[ev.LedgerEvent]:
         """Create a MediaConvert job in `account_id`, passing `role_arn` as its service role."""
         self._check_account(account_id)
@@ -597,18 +776,35 @@ class Ledger(AuditQueries):
         def handler(state: AccountState) -> list[cmd.Draft]:
             found = cmd.require_role(state, role.resource.rsplit("/", 1)[-1])
             job_id = f"{int(created_at.timestamp() * 1000)}-{secrets.token_hex(3)}"
-            return [(ev.JobCreated, {
-                "job_id": job_id, "job_arn": f"arn:aws:mediaconvert:{region}:{account_id}:jobs/{job_id}",
-                "region": region, "creator_arn": creator_arn, "creator_principal_id": creator_id,
-                "queue_arn": queue_arn, "role_id": found.role_id, "role_arn": found.arn,
-                "inputs": tuple(inputs), "outputs": tuple(outputs),
-            })]
+            return [
+                (
+                    ev.JobCreated,
+                    {
+                        "job_id": job_id,
+                        "job_arn": f"arn:aws:mediaconvert:{region}:{account_id}:jobs/{job_id}",
+                        "region": region,
+                        "creator_arn": creator_arn,
+                        "creator_principal_id": creator_id,
+                        "queue_arn": queue_arn,
+                        "role_id": found.role_id,
+                        "role_arn": found.arn,
+                        "inputs": tuple(inputs),
+                        "outputs": tuple(outputs),
+                    },
+                )
+            ]
 
         return self._one("create_job", account_id, handler, **meta)
 
     def write_output(
-        self, job_arn: str, bucket: str, key: str, *, acl: str | None = None,
-        writer_session_arn: str | None = None, **meta: Any,
+        self,
+        job_arn: str,
+        bucket: str,
+        key: str,
+        *,
+        acl: str | None = None,
+        writer_session_arn: str | None = None,
+        **meta: Any,
     ) -> list[ev.LedgerEvent]:
         """Record that a job's service role wrote `key` into `bucket` (possibly another account's)."""
         job = names.parse_arn(job_arn)
@@ -631,22 +827,34 @@ class Ledger(AuditQueries):
         def decide(states: dict[str, AccountState]) -> Drafts:
             target = cmd.require_bucket(states[bucket_account], bucket)
             owner = cmd.resulting_owner(bucket_account, job_account, target.object_ownership, acl)
-            return {bucket_account: [(ev.OutputWritten, {
-                "bucket_name": bucket, "bucket_arn": target.arn, "key": key,
-                "object_arn": names.object_arn(bucket, key), "writer_arn": writer_arn,
-                "writer_account": job_account, "writer_session_id": session.session_id if session else None,
-                "job_id": found.job_id, "job_arn": found.arn, "acl": acl,
-                "object_ownership": target.object_ownership, "owner_account": owner,
-            })]}
+            return {
+                bucket_account: [
+                    (
+                        ev.OutputWritten,
+                        {
+                            "bucket_name": bucket,
+                            "bucket_arn": target.arn,
+                            "key": key,
+                            "object_arn": names.object_arn(bucket, key),
+                            "writer_arn": writer_arn,
+                            "writer_account": job_account,
+                            "writer_session_id": session.session_id if session else None,
+                            "job_id": found.job_id,
+                            "job_arn": found.arn,
+                            "acl": acl,
+                            "object_ownership": target.object_ownership,
+                            "owner_account": owner,
+                        },
+                    )
+                ]
+            }
 
         meta.setdefault("actor", writer_arn)
         return self._execute("write_output", [bucket_account], decide, **meta)
 
     # ---------------------------------------------------------------- observed facts and reading
 
-    def record(
-        self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()
-    ) -> list[int]:
+    def record(self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()) -> list[int]:
         """Append already-built facts (imports) atomically, each at the next version of its
         account's stream (the events' own stream fields are ignored); returns their positions.
 
@@ -654,9 +862,14 @@ class Ledger(AuditQueries):
         same transaction; `source_keys` registers further ones (e.g. a CloudTrail sharedEventID).
         A batch holding an already-recorded key raises `DuplicateSourceError` and writes nothing.
         """
-        keys = list(dict.fromkeys([
-            *(f"{e.source}:{e.source_id}" for e in events if e.source_id), *source_keys,
-        ]))
+        keys = list(
+            dict.fromkeys(
+                [
+                    *(f"{e.source}:{e.source_id}" for e in events if e.source_id),
+                    *source_keys,
+                ]
+            )
+        )
         for _ in range(_RETRIES):
             streams: list[tuple[Any, int]] = []
             versions: dict[str, int] = {}
@@ -699,10 +912,15 @@ def required_resource(template: str, fields: dict[str, Any]) -> str:
         if placeholder in template:
             return str(fields[field])
     for marker, names_ in (
-        (":user", ("user_arn", "principal_arn")), (":group", ("group_arn", "principal_arn")),
-        (":role", ("role_arn", "principal_arn")), (":policy", ("policy_arn",)),
-        ("{BUCKET}/{KEY}", ("object_arn",)), ("s3:::", ("bucket_arn",)), ("queues/", ("queue_arn",)),
-        ("federated-user/", ("federated_user_arn",)), ("-provider/", ("provider_arn",)),
+        (":user", ("user_arn", "principal_arn")),
+        (":group", ("group_arn", "principal_arn")),
+        (":role", ("role_arn", "principal_arn")),
+        (":policy", ("policy_arn",)),
+        ("{BUCKET}/{KEY}", ("object_arn",)),
+        ("s3:::", ("bucket_arn",)),
+        ("queues/", ("queue_arn",)),
+        ("federated-user/", ("federated_user_arn",)),
+        ("-provider/", ("provider_arn",)),
     ):
         if marker in template:
             for name in names_:
@@ -716,6 +934,11 @@ def names_is_account(text: str) -> bool:
 
 
 _CANNED_ACLS = {
-    "private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
-    "bucket-owner-read", "bucket-owner-full-control",
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "aws-exec-read",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
 }

@@ -5,6 +5,7 @@ Never pass secrets (passwords, secret access keys, session tokens) to a logger.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import Any
@@ -40,10 +41,9 @@ class _StreamLogger:
 
     def msg(self, message: str) -> None:
         out = self._stream or sys.stderr
-        try:
+        # A closed or broken stream must never turn logging into a failure.
+        with contextlib.suppress(ValueError, OSError):
             print(message, file=out, flush=True)
-        except (ValueError, OSError):
-            pass  # a closed or broken stream must never turn logging into a failure
 
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 

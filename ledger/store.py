@@ -6,6 +6,7 @@ ProcessRecorder does for tracking) to record source ids in the same transaction 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -49,14 +50,15 @@ class StoreUrl:
     def parse(cls, url: str | None) -> StoreUrl:
         raw = url or os.environ.get("LEDGER_DB") or DEFAULT_URL
         if raw.startswith("sqlite:///"):
-            path = raw[len("sqlite:///"):] or ":memory:"
+            path = raw[len("sqlite:///") :] or ":memory:"
             return cls(raw, "sqlite", sqlite_path=path)
         if raw.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
 
             try:
                 parsed = make_url(raw.replace("postgres://", "postgresql://", 1))
-            except Exception:
+            except (ArgumentError, ValueError, TypeError):
                 raise StoreError(f"invalid PostgreSQL URL {raw!r}") from None
             query = dict(parsed.query)
             schema = str(query.pop("schema", "")) or None
@@ -70,9 +72,7 @@ class StoreUrl:
                 "password": parsed.password or "",
             }
             return cls(raw, "postgresql", pg_params=params, schema=schema)
-        raise StoreError(
-            f"unsupported store URL {raw!r}: use sqlite:///FILE or postgresql://USER@HOST:PORT/DB"
-        )
+        raise StoreError(f"unsupported store URL {raw!r}: use sqlite:///FILE or postgresql://USER@HOST:PORT/DB")
 
     def sqlalchemy_url(self) -> str:
         if self.dialect == "sqlite":
@@ -103,18 +103,25 @@ class _SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         # exact: once the first row is in, this transaction holds SQLite's write lock, and a rowid
         # table without AUTOINCREMENT gives each new row max(rowid) + 1, so the batch's rowids are
         # the contiguous run ending at last_insert_rowid().
-        c.executemany(self.insert_events_statement, [
-            (s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
-             s.originator_version, s.topic, s.state)
-            for s in stored_events
-        ])
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (
+                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                )
+                for s in stored_events
+            ],
+        )
         c.execute("SELECT last_insert_rowid()")
         last = c.fetchone()[0]
         positions = list(range(last - len(stored_events) + 1, last + 1))
         source_keys = kwargs.get("source_keys") or ()
         if source_keys:
             c.executemany(
-                f"INSERT INTO {SOURCE_KEYS_TABLE} (source_key) VALUES (?)",
+                f"INSERT INTO {SOURCE_KEYS_TABLE} (source_key) VALUES (?)",  # noqa: S608 - constant table name
                 [(source_key_digest(key),) for key in source_keys],
             )
         return positions
@@ -123,10 +130,10 @@ class _SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         found: set[str] = set()
         with self.datastore.transaction(commit=False) as c:
             for start in range(0, len(keys), 500):
-                chunk = {source_key_digest(key): key for key in keys[start:start + 500]}
+                chunk = {source_key_digest(key): key for key in keys[start : start + 500]}
                 c.execute(
-                    f"SELECT source_key FROM {SOURCE_KEYS_TABLE} WHERE source_key IN "
-                    f"({','.join('?' * len(chunk))})",
+                    f"SELECT source_key FROM {SOURCE_KEYS_TABLE} WHERE source_key IN "  # noqa: S608 - constant
+                    f"({','.join('?' * len(chunk))})",  # table name; the values are bound parameters
                     list(chunk),
                 )
                 found.update(chunk[bytes(row[0])] for row in c.fetchall())
@@ -147,12 +154,12 @@ def _postgres_recorder_class() -> type[Any]:
             )
             # One statement for the whole batch: an executemany of thousands of statements in
             # psycopg's pipeline mode can deadlock (the server blocks on output nobody reads yet).
-            self._insert_source_keys = SQL("INSERT INTO {schema}.{table} (source_key) SELECT unnest(%s::bytea[])").format(
+            self._insert_source_keys = SQL(
+                "INSERT INTO {schema}.{table} (source_key) SELECT unnest(%s::bytea[])"
+            ).format(schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE))
+            self._select_source_keys = SQL("SELECT source_key FROM {schema}.{table} WHERE source_key = ANY(%s)").format(
                 schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE)
             )
-            self._select_source_keys = SQL(
-                "SELECT source_key FROM {schema}.{table} WHERE source_key = ANY(%s)"
-            ).format(schema=Identifier(self.datastore.schema), table=Identifier(SOURCE_KEYS_TABLE))
 
         def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
             if len(stored_events) <= _PIPELINED_BATCH:
@@ -189,9 +196,7 @@ def _topic(cls: type[ev.LedgerEvent]) -> str:
 class EventCodec:
     """Maps ledger events to eventsourcing `StoredEvent`s and back, upcasting old versions."""
 
-    def encode(
-        self, event: ev.LedgerEvent, stream: tuple[UUID, int] | None = None
-    ) -> StoredEvent:
+    def encode(self, event: ev.LedgerEvent, stream: tuple[UUID, int] | None = None) -> StoredEvent:
         """`stream` overrides the event's own (originator id, version), for facts being appended
         to whatever version their account stream has reached."""
         state = type(event).__pydantic_serializer__.to_json(event, exclude=_NOT_STORED)
@@ -207,7 +212,11 @@ class EventCodec:
         )
 
     def decode(
-        self, originator_id: UUID | str, originator_version: int, topic: str, state: bytes,
+        self,
+        originator_id: UUID | str,
+        originator_version: int,
+        topic: str,
+        state: bytes,
         position: int | None = None,
     ) -> ev.LedgerEvent:
         name = topic.removeprefix(_TOPIC_PREFIX)
@@ -238,7 +247,7 @@ class EventStore:
                 break
             except StoreError:
                 raise
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - every driver failure becomes a StoreError
                 # PostgreSQL's CREATE ... IF NOT EXISTS is not safe against itself: processes
                 # opening a new store at once can fail with "tuple concurrently updated" or a
                 # unique violation on the catalog. The DDL is idempotent, so try again.
@@ -254,14 +263,16 @@ class EventStore:
                 directory = os.path.dirname(os.path.abspath(path))
                 if not os.path.isdir(directory):
                     raise StoreError(f"cannot open store {self.url.url!r}: no directory {directory}")
-            datastore = SQLiteDatastore(path if path != ":memory:" else "file::memory:?cache=shared",
-                                        lock_timeout=30)
+            datastore = SQLiteDatastore(path if path != ":memory:" else "file::memory:?cache=shared", lock_timeout=30)
             return _SQLiteLedgerRecorder(datastore, events_table_name=EVENTS_TABLE)
         from eventsourcing.postgres import PostgresDatastore
 
         assert self.url.pg_params is not None
         pg_datastore = PostgresDatastore(
-            **self.url.pg_params, schema=self.url.schema or "", pool_size=2, max_overflow=4,
+            **self.url.pg_params,
+            schema=self.url.schema or "",
+            pool_size=2,
+            max_overflow=4,
             lock_timeout=30,
         )
         if self.url.schema:
@@ -273,15 +284,15 @@ class EventStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def append(
-        self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()
-    ) -> list[ev.LedgerEvent]:
+    def append(self, events: Sequence[ev.LedgerEvent], source_keys: Sequence[str] = ()) -> list[ev.LedgerEvent]:
         """Record events atomically; returns them with their positions. Writes all or nothing."""
         positions = self.append_positions(events, None, source_keys)
         return [event.with_position(pos) for event, pos in zip(events, positions, strict=True)]
 
     def append_positions(
-        self, events: Sequence[ev.LedgerEvent], streams: Sequence[tuple[UUID, int]] | None,
+        self,
+        events: Sequence[ev.LedgerEvent],
+        streams: Sequence[tuple[UUID, int]] | None,
         source_keys: Sequence[str] = (),
     ) -> list[int]:
         """Record events atomically at the given stream versions (default: their own); returns
@@ -302,9 +313,7 @@ class EventStore:
             text = str(error)
             if SOURCE_KEYS_TABLE in text or "source_key" in text:
                 raise DuplicateSourceError("an event with this source id is already recorded") from None
-            raise ConcurrencyError(
-                "another writer changed the same account first; nothing was written"
-            ) from None
+            raise ConcurrencyError("another writer changed the same account first; nothing was written") from None
         except RecorderOperationalError as error:
             raise StoreError(f"store unavailable: {_first_line(error)}") from None
         return list(positions or [])
@@ -328,13 +337,13 @@ class EventStore:
         self, after: int = 0, limit: int = 1000, upto: int | None = None, topics: Sequence[str] = ()
     ) -> list[ev.LedgerEvent]:
         notifications = self.recorder.select_notifications(
-            start=after, limit=limit, stop=upto, inclusive_of_start=False,
+            start=after,
+            limit=limit,
+            stop=upto,
+            inclusive_of_start=False,
             topics=[_TOPIC_PREFIX + t for t in topics],
         )
-        return [
-            self.codec.decode(n.originator_id, n.originator_version, n.topic, n.state, n.id)
-            for n in notifications
-        ]
+        return [self.codec.decode(n.originator_id, n.originator_version, n.topic, n.state, n.id) for n in notifications]
 
     def iter_log(
         self, after: int = 0, upto: int | None = None, batch: int = 1000, topics: Sequence[str] = ()
@@ -366,10 +375,9 @@ class EventStore:
         return int(self.recorder.max_notification_id() or 0)
 
     def close(self) -> None:
-        try:
+        # Closing must never mask the caller's own error.
+        with contextlib.suppress(Exception):
             self.recorder.datastore.close()
-        except Exception:  # noqa: BLE001 - closing must never mask the caller's own error
-            pass
 
 
 _OPEN_ATTEMPTS = 5

@@ -159,18 +159,19 @@ class ReplaySnapshot:
     def sessions_by_arn(self, arn: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         out = []
         for e in self.sessions.values():
-            is_role = isinstance(e, ev.RoleAssumed)
-            s_arn = e.session_arn if is_role else e.federated_user_arn  # type: ignore[union-attr]
-            issued, expires = to_us(e.issued_at), to_us(e.expires_at)  # type: ignore[union-attr]
+            extra: dict[str, Any]
+            if isinstance(e, ev.RoleAssumed):
+                s_arn, extra = e.session_arn, {"role_id": e.role_id, "source_identity": e.source_identity}
+            elif isinstance(e, ev.FederationTokenIssued):
+                s_arn, extra = e.federated_user_arn, {"user_id": e.user_id, "user_arn": e.user_arn}
+            else:
+                continue
+            issued, expires = to_us(e.issued_at), to_us(e.expires_at)
             if s_arn != arn or not issued <= self.at_us < expires:
                 continue
-            payload = {"session_id": e.session_id, "arn": s_arn, "issued_at": issued,  # type: ignore[union-attr]
-                       "session_policy": e.session_policy,  # type: ignore[union-attr]
-                       "session_policy_arns": list(e.session_policy_arns)}  # type: ignore[union-attr]
-            if is_role:
-                payload.update(role_id=e.role_id, source_identity=e.source_identity)  # type: ignore[union-attr]
-            else:
-                payload.update(user_id=e.user_id, user_arn=e.user_arn)  # type: ignore[union-attr]
+            payload = {"session_id": e.session_id, "arn": s_arn, "issued_at": issued,
+                       "session_policy": e.session_policy,
+                       "session_policy_arns": list(e.session_policy_arns), **extra}
             out.append((issued, e.position or 0, payload))
         return [(p, {}) for _, _, p in sorted(out, key=lambda t: (t[0], t[1]))]
 

@@ -20,7 +20,10 @@ from ledger.facade import Ledger
 from ledger.logging import configure_logging
 
 app = typer.Typer(
-    name="ledger", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="ledger",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
     help="Event-sourced permission ledger: who could do what, when, and through which path.",
 )
 console = Console()
@@ -93,7 +96,9 @@ def main() -> None:
         if isinstance(error, typer.TyperException) and callable(show):
             show()  # usage errors: typer prints the usage line and the reason
             sys.exit(EXIT_ERROR)
-        _print_error(f"internal error ({type(error).__name__}): {str(error).splitlines()[0][:300] if str(error) else ''}")
+        _print_error(
+            f"internal error ({type(error).__name__}): {str(error).splitlines()[0][:300] if str(error) else ''}"
+        )
         sys.exit(EXIT_ERROR)
     sys.exit(code if isinstance(code, int) else 0)
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ledger import events as ev
-from ledger.cli.app import app, console, emit_json, open_ledger, state, wants_json
+from ledger.cli.app import app, console, emit_json, open_ledger, wants_json
 from ledger.errors import ValidationError
 
 
@@ -20,7 +20,7 @@ def event_summary(event: ev.LedgerEvent) -> str:
     payload.pop("account_id", None)
     parts = []
     for key, value in payload.items():
-        if isinstance(value, dict) or key.endswith("_id") and key not in ("access_key_id", "job_id", "scp_id"):
+        if isinstance(value, dict) or (key.endswith("_id") and key not in ("access_key_id", "job_id", "scp_id")):
             continue
         if value in (None, (), [], ""):
             continue
@@ -30,10 +30,15 @@ def event_summary(event: ev.LedgerEvent) -> str:
 
 def event_row(event: ev.LedgerEvent) -> dict[str, Any]:
     return {
-        "position": event.position, "event": event.event_type,
-        "occurred_at": event.occurred_at.isoformat(), "recorded_at": event.recorded_at.isoformat(),
-        "account_id": event.account_id, "actor": event.actor, "source": event.source,
-        "source_id": event.source_id, "payload": event.payload(),
+        "position": event.position,
+        "event": event.event_type,
+        "occurred_at": event.occurred_at.isoformat(),
+        "recorded_at": event.recorded_at.isoformat(),
+        "account_id": event.account_id,
+        "actor": event.actor,
+        "source": event.source,
+        "source_id": event.source_id,
+        "payload": event.payload(),
     }
 
 
@@ -44,8 +49,12 @@ def events_table(title: str, events: list[ev.LedgerEvent]) -> Table:
     for event in events:
         actor = (event.actor or "").replace("arn:aws:iam::", "").replace("arn:aws:sts::", "")
         table.add_row(
-            str(event.position), event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), event.event_type,
-            event.account_id, actor, event_summary(event),
+            str(event.position),
+            event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+            event.event_type,
+            event.account_id,
+            actor,
+            event_summary(event),
         )
     return table
 
@@ -122,14 +131,20 @@ def demo(
         return
     console.print(events_table(f"The MediaConvert story, recorded in {db_file}", recorded))
     print_demo_answers(facts, answers)
-    console.print(f"\n{len(recorded)} events recorded. Explore: ledger --db sqlite:///{db_file} who-can "
-                  f"s3:PutObject {facts.first_output} --at {facts.while_granted} --paths")
+    console.print(
+        f"\n{len(recorded)} events recorded. Explore: ledger --db sqlite:///{db_file} who-can "
+        f"s3:PutObject {facts.first_output} --at {facts.while_granted} --paths"
+    )
 
 
 def _origin(statement: dict[str, Any]) -> str:
     origin = statement.get("Origin") or {}
-    where = f"#{origin['position']} {origin['event_type']} {origin['occurred_at'][:16]}" if origin.get("position") else ""
-    return f"{statement.get('SourcePolicyId')} [{statement.get('Sid') or statement.get('StatementIndex')}] {where}".strip()
+    where = (
+        f"#{origin['position']} {origin['event_type']} {origin['occurred_at'][:16]}" if origin.get("position") else ""
+    )
+    return (
+        f"{statement.get('SourcePolicyId')} [{statement.get('Sid') or statement.get('StatementIndex')}] {where}".strip()
+    )
 
 
 def _step(step: dict[str, Any]) -> str:
@@ -147,8 +162,9 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
     for column in ("principal", "decision", "path", "granted by (event)"):
         table.add_column(column, overflow="fold")
     for entry in who["principals"]:
-        decision = entry["EvalDecision"] + (" if " + ", ".join(entry["missing_context"]) + " holds"
-                                            if entry.get("conditional") else "")
+        decision = entry["EvalDecision"] + (
+            " if " + ", ".join(entry["missing_context"]) + " holds" if entry.get("conditional") else ""
+        )
         path = " → ".join(_step(step) for step in entry["path"]) or "direct"
         grants = [_origin(s) for step in entry["path"] for s in step.get("via", [])][:3]
         table.add_row(entry["principal"], decision, path, "\n".join(grants))
@@ -168,9 +184,11 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
     lineage = answers["q3_lineage_and_owner"]["lineage"]
     job = lineage.get("job") or {}
     console.print(Rule("3. Who produced the output, who owns it, and why"))
-    console.print(f"{lineage['object']}\n  written by {lineage['writer']} (account {lineage['writer_account']}), "
-                  f"ACL {lineage.get('acl')}, bucket setting then {lineage.get('object_ownership_at_write')}\n"
-                  f"  job {job.get('arn')} created by {job.get('creator')} passing {job.get('passed_role')}")
+    console.print(
+        f"{lineage['object']}\n  written by {lineage['writer']} (account {lineage['writer_account']}), "
+        f"ACL {lineage.get('acl')}, bucket setting then {lineage.get('object_ownership_at_write')}\n"
+        f"  job {job.get('arn')} created by {job.get('creator')} passing {job.get('passed_role')}"
+    )
     table = Table(header_style="bold")
     for column in ("object", "when", "owner account", "why"):
         table.add_column(column, overflow="fold")
@@ -185,9 +203,12 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
         table.add_column(column, overflow="fold")
     for item in answers["q4_could_vs_did"]:
         call = item["call"]
-        table.add_row(f"{call['at'][:16]} {call['principal'].rsplit(':', 1)[-1]} {call['action']}",
-                      str(call["aws_said"]), item["ledger_says"],
-                      "\n".join(_origin(s) for s in item["authorised_by"]) or "no grant in force")
+        table.add_row(
+            f"{call['at'][:16]} {call['principal'].rsplit(':', 1)[-1]} {call['action']}",
+            str(call["aws_said"]),
+            item["ledger_says"],
+            "\n".join(_origin(s) for s in item["authorised_by"]) or "no grant in force",
+        )
     console.print(table)
 
     proof = answers["q5_past_decision_and_proof"]
@@ -198,6 +219,8 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
     checkpoint = proof["checkpoint"]
     console.print(f"checkpoint: {checkpoint['tree_size']} events, root {checkpoint['root_hash']}")
     for item in proof["inclusion_proofs"]:
-        console.print(f"  event #{item['position']}: inclusion proof of {item['audit_path_length']} hashes "
-                      f"{'verifies' if item['verifies'] else 'FAILS'}")
+        console.print(
+            f"  event #{item['position']}: inclusion proof of {item['audit_path_length']} hashes "
+            f"{'verifies' if item['verifies'] else 'FAILS'}"
+        )
     console.print(f"whole log verified against the checkpoint: {proof['log_verified']} ({proof['verify_reason']})")

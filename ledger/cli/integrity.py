@@ -4,7 +4,7 @@ They only read the store. `verify` exits 0 when every check holds, 1 when tamper
 (naming the first bad position), 2 on usage or store errors; it must never "repair" anything.
 """
 
-# ruff: noqa: B008  (typer declares options as call defaults; that is its documented idiom)
+
 from __future__ import annotations
 
 import json

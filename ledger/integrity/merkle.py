@@ -120,8 +120,8 @@ def _subproof(leaves: Sequence[bytes], m: int, lo: int, hi: int, whole: bool) ->
         return [] if whole else [_mth(leaves, lo, hi)]
     k = _split(n)
     if m <= k:
-        return _subproof(leaves, m, lo, lo + k, whole) + [_mth(leaves, lo + k, hi)]
-    return _subproof(leaves, m - k, lo + k, hi, False) + [_mth(leaves, lo, lo + k)]
+        return [*_subproof(leaves, m, lo, lo + k, whole), _mth(leaves, lo + k, hi)]
+    return [*_subproof(leaves, m - k, lo + k, hi, False), _mth(leaves, lo, lo + k)]
 
 
 def _check_size(tree_size: int, available: int) -> None:

@@ -37,7 +37,7 @@ _FETCH = 20_000
 # The table name is a module constant, never user input; only the bound values vary.
 # CAST: a state rewritten as TEXT behind the ledger's back must still hash as its bytes.
 _SQLITE_SELECT = (
-    f"SELECT rowid, originator_id, originator_version, topic, CAST(state AS BLOB) "
+    f"SELECT rowid, originator_id, originator_version, topic, CAST(state AS BLOB) "  # noqa: S608 - constant table name
     f"FROM {EVENTS_TABLE} ORDER BY rowid"
 )
 

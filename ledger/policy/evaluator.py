@@ -620,11 +620,10 @@ def _decide(
         elif identity_path:
             allowed = True
             used = id_allows + res_allows
-    else:
-        # Cross-account: the caller's side and the resource's side must both allow.
-        if grant != _NO and id_allows and boundary_ok and session_ok:
-            allowed = True
-            used = id_allows + res_allows
+    # Cross-account: the caller's side and the resource's side must both allow.
+    elif grant != _NO and id_allows and boundary_ok and session_ok:
+        allowed = True
+        used = id_allows + res_allows
     if not allowed:
         return "implicitDeny", [], bdetail, odetail
     if kind not in (PrincipalKind.SERVICE, PrincipalKind.ANONYMOUS, PrincipalKind.ROOT):

@@ -238,7 +238,7 @@ def simulate_lines(lines: Iterable[str | bytes]) -> Iterator[str]:
         try:
             if isinstance(line, (bytes, bytearray)):
                 try:
-                    line = bytes(line).decode("utf-8")
+                    line = bytes(line).decode("utf-8")  # noqa: PLW2901 - the decoded line replaces the raw one
                 except UnicodeDecodeError:
                     yield _dumps(_error_line(None, "InvalidScenario: line is not valid UTF-8"))
                     continue

@@ -347,7 +347,7 @@ class TestAwsDocFixture:
         scenarios = fixture_scenarios(case)
         results = _simulate(scenarios)
         where = f"{case['id']} ({case['source']}) — “{case['quote']}”"
-        for s, r in zip(scenarios, results):
+        for s, r in zip(scenarios, results, strict=False):
             assert r.get("id") == s["id"], where
             assert not r.get("error"), f"unexpected error {r.get('error')!r}\n{where}"
         got = _combine([r.get("EvalDecision") for r in results])
@@ -393,7 +393,7 @@ def test_whole_table_in_one_batch_with_garbage_lines() -> None:
 
     out = list(simulate_lines(iter(lines)))
     assert len(out) == len(lines)
-    for line, (want_id, must_error) in zip(out, expect):
+    for line, (want_id, must_error) in zip(out, expect, strict=False):
         result = json.loads(line)
         assert isinstance(result, dict)
         if want_id is not None:

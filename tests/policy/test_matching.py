@@ -87,7 +87,7 @@ class TestArnMatch:
                          for c in p)
             return re.fullmatch(rx, v, re.DOTALL) is not None
 
-        expected = all(seg(p, v, False) for p, v in zip(pats[:5], vals[:5])) and seg(
+        expected = all(seg(p, v, False) for p, v in zip(pats[:5], vals[:5], strict=False)) and seg(
             pats[5], vals[5], True)
         assert expected == arn_match(pattern, value, fold_prefix=False)
 

@@ -43,7 +43,7 @@ class TestOutputShape:
         """One output per non-blank input line, in input order."""
         lines = [json.dumps({"id": i, "principal": ALICE, "action": "s3:GetObject",
                              "resource": "*"}) for i in range(5)]
-        outs = [json.loads(x)["id"] for x in simulate_lines(lines[:2] + ["", "  "] + lines[2:])]
+        outs = [json.loads(x)["id"] for x in simulate_lines([*lines[:2], "", "  ", *lines[2:]])]
         assert [0, 1, 2, 3, 4] == outs
 
     def test_run_simulate_streams(self) -> None:

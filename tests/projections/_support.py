@@ -8,7 +8,8 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from ledger import Ledger
 from ledger.errors import LedgerError
 
 A, B = "111111111111", "222222222222"
-T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
 PG_ENV = "LEDGER_TEST_POSTGRES_URL"
 
 
@@ -113,6 +114,10 @@ P = {n: f"arn:aws:iam::{A}:policy/{n}" for n in ("P0", "P1", "P2", "P3", "PB")}
 USERS = ("alice", "bob")
 
 
+
+def _create_policy(ledger: Ledger, i: int, m: float) -> Any:
+    return ledger.create_policy(A, f"P{i}", DOCS[i], at=t(m))
+
 def setup(ledger: Ledger) -> int:
     """Fixed opening of every generated history; returns the minute counter after it."""
     steps = [
@@ -125,7 +130,7 @@ def setup(ledger: Ledger) -> int:
         lambda m: ledger.create_role(A, "R", TRUSTS[0], at=t(m)),
         lambda m: ledger.create_bucket(A, "data-a", object_ownership="ObjectWriter", at=t(m)),
         lambda m: ledger.create_bucket(B, "data-b", object_ownership="ObjectWriter", at=t(m)),
-        *[(lambda i: lambda m: ledger.create_policy(A, f"P{i}", DOCS[i], at=t(m)))(i) for i in range(4)],
+        *[partial(_create_policy, ledger, i) for i in range(4)],
         lambda m: ledger.create_policy(A, "PB", doc(allow("s3:*")), at=t(m)),
         lambda m: ledger.put_user_policy(B, "carol", "all", doc(allow("s3:*")), at=t(m)),
     ]

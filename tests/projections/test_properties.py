@@ -15,7 +15,13 @@ from projections.facts import to_us
 from projections.memory import MemoryFacts
 from projections.naive import ReplaySnapshot, naive_can
 from tests.projections._support import (
-    OPS, QUERIES, apply_op, fact_rows, fresh_ledger, setup, t,
+    OPS,
+    QUERIES,
+    apply_op,
+    fact_rows,
+    fresh_ledger,
+    setup,
+    t,
 )
 
 BACKENDS = ["sqlite", "postgres"]

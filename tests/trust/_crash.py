@@ -65,7 +65,7 @@ def _kill_when(proc: subprocess.Popen[bytes], ready: Any, timeout: float = 60.0)
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
                 return True
-        except Exception:  # noqa: BLE001, S110 - the store may be mid-creation; just poll again
+        except Exception:
             pass
         time.sleep(0.01)
     proc.kill()

@@ -120,7 +120,7 @@ class RawDb:
         cursor = self.conn.execute(sql, params)
         try:
             return list(cursor.fetchall())
-        except Exception:  # noqa: BLE001 - statements without a result set
+        except Exception:
             return []
 
     def rows(self) -> list[RawRow]:
