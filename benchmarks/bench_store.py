@@ -219,13 +219,14 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title)
     if not rows:
         return
-    for column in rows[0]:
+    columns = list(dict.fromkeys(key for row in rows for key in row))  # rows may differ in keys
+    table = Table(title=title)
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row.values()))
+        table.add_row(*("" if row.get(column) is None else str(row[column]) for column in columns))
     Console().print(table)
 
 
