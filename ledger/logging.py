@@ -49,4 +49,8 @@ class _StreamLogger:
 
 
 def get_logger(name: str) -> Any:
+    """A structlog logger; quiet (warnings and up) unless the host application configured
+    structlog itself, so embedding the library never floods stdout."""
+    if not structlog.is_configured():
+        configure_logging("warning")
     return structlog.get_logger(name)

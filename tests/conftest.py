@@ -7,8 +7,18 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 POSTGRES_ENV = "LEDGER_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(autouse=True)
+def _logs_at_every_level() -> Iterator[None]:
+    """Each test starts from structlog's defaults (every level), so `capture_logs` sees every
+    event whatever an earlier CLI test configured."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 def postgres_base_url() -> str | None:

@@ -370,6 +370,7 @@ class TestSecrets:
             key = ledger.create_access_key(A, "u")
             assert key.secret_access_key and key.secret_access_key not in repr(key)
             stored = b"".join(record[4] for record in ledger.store.iter_records())
+        assert any(entry["event"] == "events_recorded" for entry in logs), "logs were captured"
         for secret in (password, key.secret_access_key):
             assert secret.encode() not in stored
             assert secret not in json.dumps(logs, default=str)
