@@ -733,15 +733,6 @@ def change_ownership(state: AccountState, name: str, object_ownership: str) -> l
     ]
 
 
-def resulting_owner(bucket_owner: str, writer_account: str, ownership: str, acl: str | None) -> str:
-    """Who owns a newly written object, per S3 Object Ownership at write time."""
-    if ownership == "BucketOwnerEnforced":
-        return bucket_owner
-    if ownership == "BucketOwnerPreferred" and acl == "bucket-owner-full-control":
-        return bucket_owner
-    return writer_account
-
-
 # ---------------------------------------------------------------- sessions and jobs
 
 

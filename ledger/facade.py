@@ -22,7 +22,7 @@ from ledger.errors import (
 )
 from ledger.facade_queries import COMMAND_PERMISSIONS, AuditQueries
 from ledger.logging import get_logger
-from ledger.model import STATELESS_EVENTS, AccountState, apply
+from ledger.model import STATELESS_EVENTS, AccountState, apply, resulting_owner
 from ledger.store import EventStore
 
 log = get_logger("ledger")
@@ -826,7 +826,7 @@ class Ledger(AuditQueries):
 
         def decide(states: dict[str, AccountState]) -> Drafts:
             target = cmd.require_bucket(states[bucket_account], bucket)
-            owner = cmd.resulting_owner(bucket_account, job_account, target.object_ownership, acl)
+            owner = resulting_owner(bucket_account, job_account, target.object_ownership, acl)
             return {
                 bucket_account: [
                     (

@@ -158,6 +158,16 @@ class AccountState:
         return self.roles.get(principal_id)
 
 
+def resulting_owner(bucket_owner: str, writer_account: str, ownership: str, acl: str | None) -> str:
+    """Who owns a newly written object, per S3 Object Ownership at write time (while the bucket
+    is later BucketOwnerEnforced, the bucket owner owns every object regardless)."""
+    if ownership == "BucketOwnerEnforced":
+        return bucket_owner
+    if ownership == "BucketOwnerPreferred" and acl == "bucket-owner-full-control":
+        return bucket_owner
+    return writer_account
+
+
 @singledispatch
 def apply(event: ev.LedgerEvent, state: AccountState) -> None:
     """Events that do not change write-side state (observed access, denials, outputs)."""

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 
 from ledger.errors import InvalidArnError, InvalidNameError
+from ledger.policy.arn import Arn
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _IAM_NAME = re.compile(r"^[\w+=,.@-]+$")
@@ -52,19 +52,9 @@ def check_bucket_name(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
-class Arn:
-    partition: str
-    service: str
-    region: str
-    account: str
-    resource: str
-
-    def __str__(self) -> str:
-        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
-
-
 def parse_arn(text: str) -> Arn:
+    """The policy engine's `Arn`, with the stricter checks a command's input needs (known
+    partition, 12-digit account or none, bounded length, no NUL)."""
     if not isinstance(text, str) or len(text) > 2048 or "\x00" in text:
         raise InvalidArnError(f"invalid ARN {str(text)[:200]!r}", value=str(text)[:200])
     match = _ARN.match(text)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.errors import InvalidTimeError, LedgerError, NotFoundError, ValidationError
+from ledger.model import resulting_owner
 from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
 from projections.assemble import (
     AuditDecision,
@@ -767,12 +768,8 @@ def _annotate(snap: Snapshot, d: AuditDecision, principal: str, action: str, res
 
 
 def _write_owner(payload: dict[str, Any]) -> str:
-    setting = payload["object_ownership"]
-    if setting == "BucketOwnerEnforced":
-        return str(payload["bucket_account"])
-    if setting == "BucketOwnerPreferred" and payload.get("acl") == "bucket-owner-full-control":
-        return str(payload["bucket_account"])
-    return str(payload["writer_account"])
+    return resulting_owner(str(payload["bucket_account"]), str(payload["writer_account"]),
+                           payload["object_ownership"], payload.get("acl"))
 
 
 def _write_reason(payload: dict[str, Any]) -> str:

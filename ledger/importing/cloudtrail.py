@@ -19,6 +19,7 @@ from ledger import events as ev
 from ledger import names
 from ledger.importing.index import ImportIndex, JobFact, derived_id, session_id_for
 from ledger.importing.times import parse_any_time
+from ledger.model import resulting_owner
 
 AWS_ACCOUNT = "aws"  # as `ledger.commands.AWS_ACCOUNT`: the pseudo-account of AWS-managed policies
 ASSUME_EVENTS = {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}
@@ -733,7 +734,7 @@ class Mapper:
         acl = c.params.get("x-amz-acl") if isinstance(c.params.get("x-amz-acl"), str) else None
         if known is not None and known[1] is not None:
             bucket_owner, ownership = known[0], known[1]
-            owner = _resulting_owner(bucket_owner, writer_account, ownership, acl)
+            owner = resulting_owner(bucket_owner, writer_account, ownership, acl)
         else:
             bucket_owner = known[0] if known else _bucket_account(c) or c.account
             ownership = default_ownership(c.at)
@@ -773,15 +774,6 @@ def _policy_arn_param(c: _Call) -> str:
     if not isinstance(arn, str):
         raise NotUnderstood("missing or invalid policy ARN")
     return arn
-
-
-def _resulting_owner(bucket_owner: str, writer_account: str, ownership: str, acl: str | None) -> str:
-    """S3 Object Ownership at write time (same rule as `ledger.commands.resulting_owner`)."""
-    if ownership == "BucketOwnerEnforced":
-        return bucket_owner
-    if ownership == "BucketOwnerPreferred" and acl == "bucket-owner-full-control":
-        return bucket_owner
-    return writer_account
 
 
 def _bucket_account(c: _Call) -> str | None:

@@ -18,7 +18,7 @@ class TestReadmeTour:
         monkeypatch.chdir(tmp_path)
         monkeypatch.delenv("LEDGER_DB", raising=False)
         namespace: dict[str, object] = {}
-        exec(compile(blocks[0], str(README), "exec"), namespace)  # noqa: S102 - the tour is our own text
+        exec(compile(blocks[0], str(README), "exec"), namespace)
         decision = namespace["decision"]
         assert decision.eval_decision == "allowed"  # type: ignore[attr-defined]
         assert (tmp_path / "ledger.db").exists()
