@@ -31,6 +31,7 @@ Drafts = dict[str, list[cmd.Draft]]
 _RETRIES = 5
 # Account bootstrap and organisation SCPs are decided by AWS Organizations' management account,
 # which the ledger does not model; AWS-managed policies belong to AWS.
+_BUCKET_TOPICS = ("BucketCreated", "BucketDeleted")
 _OUTSIDE_IAM = frozenset({"create_account", "attach_scp", "detach_scp", "register_aws_managed_policy"})
 
 
@@ -73,6 +74,8 @@ class Ledger(AuditQueries):
         self.quotas = quotas or cmd.Quotas()
         self.enforcing = enforcing
         self._states: dict[str, AccountState] = {}
+        self._bucket_index: dict[str, str] = {}
+        self._buckets_seen = 0
 
     @classmethod
     def open(cls, url: str | None = None, *, quotas: cmd.Quotas | None = None, enforcing: bool = False) -> Ledger:
@@ -553,13 +556,16 @@ class Ledger(AuditQueries):
     # ---------------------------------------------------------------- buckets
 
     def _bucket_owners(self) -> dict[str, str]:
-        owners: dict[str, str] = {}
-        for event in self.store.iter_log(topics=["BucketCreated", "BucketDeleted"]):
+        """Bucket name -> owning account (bucket names are global), caught up incrementally:
+        only bucket events recorded since the last call are read."""
+        upto = self.store.max_position()
+        for event in self.store.iter_log(after=self._buckets_seen, upto=upto, topics=_BUCKET_TOPICS):
             if isinstance(event, ev.BucketCreated):
-                owners[event.bucket_name] = event.account_id
+                self._bucket_index[event.bucket_name] = event.account_id
             elif isinstance(event, ev.BucketDeleted):
-                owners.pop(event.bucket_name, None)
-        return owners
+                self._bucket_index.pop(event.bucket_name, None)
+        self._buckets_seen = max(self._buckets_seen, upto)
+        return self._bucket_index
 
     def bucket_owner(self, bucket: str) -> str:
         owner = self._bucket_owners().get(bucket)
@@ -899,8 +905,15 @@ class Ledger(AuditQueries):
     def history(self, entity: str) -> list[ev.LedgerEvent]:
         """Every event that touched `entity` (an ARN, a unique id, an access key id or an account id)."""
         wanted = {entity, f"account:{entity}"} if names_is_account(entity) else {entity}
+        # Every reference is stored verbatim inside the event's JSON, so only records whose raw
+        # bytes contain it need decoding (JSON would escape only quotes, backslashes, controls).
+        needle = entity.encode("utf-8", "surrogatepass")
+        plain = not any(ch in entity for ch in '"\\') and all(ord(ch) >= 0x20 for ch in entity)
         matched: list[ev.LedgerEvent] = []
-        for event in self.store.iter_log():
+        for position, originator_id, version, topic, state in self.store.iter_records():
+            if plain and needle not in state:
+                continue
+            event = self.store.codec.decode(originator_id, version, topic, state, position)
             if wanted.intersection(event.entity_refs()):
                 matched.append(event)
         return matched
