@@ -236,10 +236,7 @@ class Ledger(AuditQueries):
             names.check_account_id(account)
 
     def _policy_owner(self, policy_arn: str) -> str:
-        try:
-            arn = names.parse_arn(policy_arn)
-        except ValidationError:
-            raise
+        arn = names.parse_arn(policy_arn)
         if arn.service != "iam" or not arn.resource.startswith("policy/"):
             raise ValidationError(f"{policy_arn} is not a managed policy ARN")
         return arn.account
@@ -621,7 +618,7 @@ class Ledger(AuditQueries):
             user = cmd.require_user(state, arn.resource.rsplit("/", 1)[-1])
             return arn.account, user.user_id, None
         if arn.service == "sts" and arn.resource.startswith("assumed-role/"):
-            session = next((s for s in state.sessions.values() if s.arn == caller_arn), None)
+            session = state.latest_session(caller_arn)
             if session is None:
                 raise NotFoundError(f"no session {caller_arn} was issued", entity=caller_arn)
             return arn.account, session.role_id, session.session_id
@@ -828,7 +825,7 @@ class Ledger(AuditQueries):
             raise NotFoundError(f"job {job_arn} does not exist", entity=job_arn)
         role_name = found.role_arn.rsplit("/", 1)[-1]
         writer_arn = writer_session_arn or names.session_arn(job_account, role_name, "MediaConvert")
-        session = next((s for s in job_state.sessions.values() if s.arn == writer_arn), None)
+        session = job_state.latest_session(writer_arn)
 
         def decide(states: dict[str, AccountState]) -> Drafts:
             target = cmd.require_bucket(states[bucket_account], bucket)

@@ -146,6 +146,10 @@ class AccountState:
         role_id = self.role_names.get(name.lower())
         return self.roles.get(role_id) if role_id else None
 
+    def latest_session(self, arn: str) -> Session | None:
+        """The most recently issued session with this ARN (session names repeat)."""
+        return max((s for s in self.sessions.values() if s.arn == arn), key=lambda s: s.issued_at, default=None)
+
     def policy_by_arn(self, arn: str) -> ManagedPolicy | None:
         policy_id = self.policy_arns.get(arn)
         return self.policies.get(policy_id) if policy_id else None

@@ -274,6 +274,21 @@ class TestIdentity:
         assert job.job_arn.split(":")[4] == A  # type: ignore[attr-defined]
 
 
+class TestSessions:
+    def test_an_output_is_tied_to_the_latest_session_of_that_name(self, ledger: Ledger) -> None:
+        """MediaConvert reuses a session name per job; the write belongs to the newest session."""
+        ledger.create_user(A, "u")
+        ledger.create_role(A, "MC", TRUST_MC)
+        ledger.create_bucket(A, "alpha-out")
+        job = ledger.create_job(A, f"arn:aws:iam::{A}:user/u", f"arn:aws:iam::{A}:role/MC",
+                                outputs=["s3://alpha-out/"], at="2024-02-01T10:00:00Z")[0]
+        role = f"arn:aws:iam::{A}:role/MC"
+        ledger.assume_role("mediaconvert.amazonaws.com", role, "MediaConvert", at="2024-02-01T09:00:00Z")
+        newer = ledger.assume_role("mediaconvert.amazonaws.com", role, "MediaConvert", at="2024-02-01T10:00:01Z")[0]
+        written = ledger.write_output(job.job_arn, "alpha-out", "k.mp4", at="2024-02-01T10:05:00Z")[0]  # type: ignore[attr-defined]
+        assert newer.session_id == written.writer_session_id  # type: ignore[attr-defined]
+
+
 class TestObjectOwnershipAtWriteTime:
     @pytest.mark.parametrize(("setting", "acl", "owner"), [
         ("BucketOwnerEnforced", None, B),
