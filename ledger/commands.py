@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ledger import events as ev
 from ledger import names
@@ -25,6 +25,7 @@ from ledger.errors import (
 )
 from ledger.model import AccountState, Bucket, Group, ManagedPolicy, Role, User
 
+T = TypeVar("T")
 Draft = tuple[type[ev.LedgerEvent], dict[str, Any]]
 
 AWS_ACCOUNT = "aws"  # pseudo-account holding AWS-managed policies (arn:aws:iam::aws:policy/...)
@@ -75,28 +76,25 @@ def require_account(state: AccountState) -> None:
         raise AccountNotFoundError(f"account {state.account_id} does not exist", account=state.account_id)
 
 
+def _found(entity: T | None, kind: str, name: str, state: AccountState) -> T:
+    if entity is None:
+        raise NotFoundError(f"{kind} {name!r} does not exist in account {state.account_id}", entity=name)
+    return entity
+
+
 def require_user(state: AccountState, name: str) -> User:
     require_account(state)
-    user = state.user_by_name(name)
-    if user is None:
-        raise NotFoundError(f"user {name!r} does not exist in account {state.account_id}", entity=name)
-    return user
+    return _found(state.user_by_name(name), "user", name, state)
 
 
 def require_group(state: AccountState, name: str) -> Group:
     require_account(state)
-    group = state.group_by_name(name)
-    if group is None:
-        raise NotFoundError(f"group {name!r} does not exist in account {state.account_id}", entity=name)
-    return group
+    return _found(state.group_by_name(name), "group", name, state)
 
 
 def require_role(state: AccountState, name: str) -> Role:
     require_account(state)
-    role = state.role_by_name(name)
-    if role is None:
-        raise NotFoundError(f"role {name!r} does not exist in account {state.account_id}", entity=name)
-    return role
+    return _found(state.role_by_name(name), "role", name, state)
 
 
 def require_policy(state: AccountState, arn: str) -> ManagedPolicy:
@@ -108,10 +106,7 @@ def require_policy(state: AccountState, arn: str) -> ManagedPolicy:
 
 def require_bucket(state: AccountState, name: str) -> Bucket:
     require_account(state)
-    bucket = state.buckets.get(name)
-    if bucket is None:
-        raise NotFoundError(f"bucket {name!r} does not exist in account {state.account_id}", entity=name)
-    return bucket
+    return _found(state.buckets.get(name), "bucket", name, state)
 
 
 def holder_by_name(state: AccountState, kind: str, name: str) -> User | Group | Role:
