@@ -10,7 +10,7 @@ import importlib
 import time
 
 from benchmarks.bench_store import print_table
-from ledger.logging import configure_logging
+from ledger.adapters.logging import configure_logging
 
 SUITES = {
     "policy": ("benchmarks.bench_policy", "Policy engine: µs per decision and simulate throughput, vs cedarpy"),

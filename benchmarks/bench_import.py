@@ -85,8 +85,8 @@ def _peak_rss_mib() -> float:
 def run(quick: bool, records: int | None = None) -> list[dict[str, Any]]:
     """Baseline (parse only) and import throughput on SQLite; one dict per measurement."""
     from ledger import Ledger
-    from ledger.importing import import_cloudtrail
-    from ledger.importing.files import load_records
+    from ledger.application.importing import import_cloudtrail
+    from ledger.application.importing.files import load_records
 
     count = records or (QUICK_RECORDS if quick else FULL_RECORDS)
     results: list[dict[str, Any]] = []

@@ -32,7 +32,7 @@ def measure(events: int, seed: int = 1, samples: int = 200, who_samples: int = 1
 
     logging.disable(logging.CRITICAL)
     from ledger import Ledger
-    from ledger.bench_generate import generate
+    from ledger.application.generate import generate
 
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger.open(f"sqlite:///{tmp}/bench.db")
@@ -147,7 +147,7 @@ def write_phase(phase: str, url: str, events: int) -> dict[str, Any]:
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     from ledger import Ledger
-    from ledger.bench_generate import generate
+    from ledger.application.generate import generate
 
     ledger = Ledger.open(url)
     try:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger import Ledger
-from ledger import events as ev
-from ledger.logging import configure_logging
+from ledger.adapters.logging import configure_logging
+from ledger.domain import events as ev
 
 POSTGRES_URL = os.environ.get("LEDGER_BENCH_POSTGRES_URL") or os.environ.get("LEDGER_TEST_POSTGRES_URL")
 BATCH = 100
@@ -69,7 +69,7 @@ def _batches(total: int) -> list[list[ev.AccessObserved]]:
 def bare_append_rate(recorder: Any, total: int) -> float:
     """Events/s through the bare eventsourcing recorder given the very StoredEvents the ledger
     writes (same stream, versions, topic and bytes), pre-encoded: the strict upper bound."""
-    from ledger.store import EventCodec
+    from ledger.adapters.store import EventCodec
 
     codec = EventCodec()
     stream = ev.account_stream_id("111122223333")
@@ -130,7 +130,7 @@ def _raw_sqlite_recorder(path: str) -> Any:
 def _raw_pg_recorder(url: str) -> Any:
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
-    from ledger.store import StoreUrl
+    from ledger.adapters.store import StoreUrl
 
     parsed = StoreUrl.parse(url)
     assert parsed.pg_params is not None
@@ -192,7 +192,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             return _raw_pg_recorder(url)
 
         def via_sqlalchemy(url: str) -> float:
-            from ledger.store import StoreUrl
+            from ledger.adapters.store import StoreUrl
 
             return bare_append_rate(_sqlalchemy_recorder(StoreUrl.parse(url).sqlalchemy_url()), total)
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.logging import configure_logging
+from ledger.adapters.logging import configure_logging
 
 POSTGRES_URL = os.environ.get("LEDGER_BENCH_POSTGRES_URL") or os.environ.get("LEDGER_TEST_POSTGRES_URL")
 
@@ -44,9 +44,9 @@ def _backends() -> list[str]:
 
 def tamper_campaign(folder: Path) -> dict[str, Any]:
     """Every tamper case (plus a fork) on each backend; detected = verify reports not ok."""
-    from ledger.facade import Ledger
-    from ledger.integrity.store_bridge import checkpoint_store, verify_store
-    from ledger.store import EventStore
+    from ledger.adapters.integrity_store import checkpoint_store, verify_store
+    from ledger.adapters.store import EventStore
+    from ledger.application.facade import Ledger
     from tests.trust._support import raw, record_history
     from tests.trust.test_tamper import CASES
 
@@ -124,8 +124,8 @@ def fuzz_campaign(examples: int) -> dict[str, Any]:
     """Hypothesis-driven hostile inputs against the library on SQLite; counts cases and untyped errors."""
     from hypothesis import HealthCheck, given, settings
 
-    from ledger.facade import Ledger
-    from ledger.importing.runner import import_cloudtrail
+    from ledger.application.facade import Ledger
+    from ledger.application.importing.runner import import_cloudtrail
     from tests.trust._cloudtrail import data_event
     from tests.trust._hostile import Finding, hostile_policy, hostile_text, json_value, typed_or_ok
 
@@ -184,9 +184,9 @@ def fuzz_campaign(examples: int) -> dict[str, Any]:
 
 def verify_throughput(folder: Path, events: int) -> dict[str, Any]:
     """Build a SQLite log of `events` imported facts, checkpoint it, then time `verify`."""
-    from ledger import events as ev
-    from ledger.facade import Ledger
-    from ledger.integrity.store_bridge import checkpoint_store, verify_store
+    from ledger.adapters.integrity_store import checkpoint_store, verify_store
+    from ledger.application.facade import Ledger
+    from ledger.domain import events as ev
 
     url = f"sqlite:///{folder}/verify-{events}.db"
     now = datetime.now(UTC)

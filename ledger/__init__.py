@@ -3,8 +3,8 @@
 `Ledger` is the whole public surface for library users; errors live in `ledger.errors`.
 """
 
-from ledger.commands import Quotas
+from ledger.application.facade import AccessKey, Ledger
+from ledger.domain.handlers import Quotas
 from ledger.errors import LedgerError
-from ledger.facade import AccessKey, Ledger
 
 __all__ = ["AccessKey", "Ledger", "LedgerError", "Quotas"]

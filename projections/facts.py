@@ -15,7 +15,7 @@ from functools import singledispatch
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
-from ledger import events as ev
+from ledger.domain import events as ev
 from ledger.errors import StoreError
 
 # Valid times are stored as integer microseconds since the epoch (portable, fast comparisons).

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ledger.logging import get_logger
+from ledger.adapters.logging import get_logger
 
 log = get_logger("projections.follow")
 

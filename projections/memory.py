@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from ledger import events as ev
+from ledger.domain import events as ev
 from projections.facts import FOREVER, Change, Fact, changes_of, derive_intervals
 
 

@@ -1,5 +1,5 @@
 """The naive oracle: replay every event with occurred_at ≤ T into fresh write-side account states
-(`ledger.model`), then evaluate. Independent of the temporal tables; slow by design.
+(`ledger.domain.state`), then evaluate. Independent of the temporal tables; slow by design.
 
 Used by the tests (correctness reference) and the benchmarks (replay-from-scratch baseline).
 """
@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from ledger import events as ev
-from ledger.model import AccountState, Role, User
+from ledger.domain import events as ev
+from ledger.domain.state import AccountState, Role, User
 from projections.assemble import AuditDecision, decide
 from projections.facts import to_us
 from projections.view import ManagedDoc, PrincipalInfo

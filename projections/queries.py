@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.domain.state import resulting_owner
 from ledger.errors import InvalidTimeError, LedgerError, NotFoundError, ValidationError
-from ledger.model import resulting_owner
 from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
 from projections.assemble import (
     AuditDecision,

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from ledger import events as ev
-from ledger.logging import get_logger
+from ledger.adapters.logging import get_logger
+from ledger.domain import events as ev
 from projections.facts import Change, changes_of, changes_of_stored
 
 log = get_logger("projections")

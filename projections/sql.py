@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from ledger.adapters.logging import get_logger
 from ledger.errors import StoreError
-from ledger.logging import get_logger
 from projections.facts import FOREVER, Change, Fact, FactRow, IntervalStream, derive_rows
 from projections.tables import fact_changes, facts, tracking
 

@@ -15,9 +15,9 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from ledger.adapters.logging import configure_logging
+from ledger.application.facade import Ledger
 from ledger.errors import LedgerError
-from ledger.facade import Ledger
-from ledger.logging import configure_logging
 
 app = typer.Typer(
     name="ledger",
@@ -74,7 +74,7 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 
 def main() -> None:
     """Console-script entry point: runs the app and translates every error at the boundary."""
-    from ledger.cli import commands  # noqa: F401  (registers the commands)
+    from ledger.cli import registry  # noqa: F401  (registers the commands)
 
     try:
         # Without standalone mode click *returns* the code of a `typer.Exit` raised inside a

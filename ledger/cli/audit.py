@@ -15,9 +15,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from ledger.application.facade import Ledger
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
 from ledger.errors import LedgerError, ValidationError
-from ledger.facade import Ledger
 
 bench_app = typer.Typer(help="Synthetic histories and benchmarks.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -341,7 +341,7 @@ def bench_generate_cmd(
     json_output: bool = JSON,
 ) -> None:
     """Append a synthetic history of about N events (accounts, principals, churn, jobs)."""
-    from ledger.bench_generate import generate
+    from ledger.application.generate import generate
 
     with _ledger() as ledger:
         started = time.perf_counter()

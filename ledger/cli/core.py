@@ -9,8 +9,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from ledger import events as ev
 from ledger.cli.app import app, console, emit_json, open_ledger, wants_json
+from ledger.domain import events as ev
 from ledger.errors import ValidationError
 
 
@@ -117,8 +117,8 @@ def demo(
     json_output: bool = typer.Option(False, "--json"),
 ) -> None:
     """Record the AWS guide's MediaConvert story in a fresh SQLite file; answer the five audit questions."""
-    from ledger.demo import audit_answers, record_story
-    from ledger.facade import Ledger
+    from ledger.application.demo import audit_answers, record_story
+    from ledger.application.facade import Ledger
 
     for suffix in ("", "-wal", "-shm"):
         Path(str(db_file) + suffix).unlink(missing_ok=True)

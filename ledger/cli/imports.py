@@ -1,6 +1,6 @@
 """Import commands: `ledger import cloudtrail`, `ledger import snapshot`, and `ledger drift`.
 
-Thin: parse options, show progress and summaries; all the work is in `ledger.importing`.
+Thin: parse options, show progress and summaries; all the work is in `ledger.application.importing`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ledger.application.importing.runner import ImportSummary, import_cloudtrail, import_snapshot
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
-from ledger.importing.runner import ImportSummary, import_cloudtrail, import_snapshot
 
 import_app = typer.Typer(no_args_is_help=True, help="Import real AWS history (CloudTrail, IAM snapshots).")
 app.add_typer(import_app, name="import")
@@ -93,7 +93,7 @@ def drift_command(
     json_flag: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Could vs did: observed calls where AWS and the ledger's state disagree."""
-    from ledger.importing.drift import drift
+    from ledger.application.importing.drift import drift
 
     with open_ledger() as ledger:
         report = drift(ledger, since)

@@ -14,6 +14,8 @@ from typing import Any
 
 import typer
 
+from ledger.adapters.integrity_store import checkpoint_store, prove_store, verify_store
+from ledger.adapters.store import EventStore
 from ledger.cli.app import app, console, emit_json, state, wants_json
 from ledger.errors import NotFoundError, ValidationError
 from ledger.integrity import (
@@ -27,9 +29,7 @@ from ledger.integrity import (
     verify_checkpoint_signature,
     write_leaf_manifest,
 )
-from ledger.integrity.store_bridge import checkpoint_store, prove_store, verify_store
 from ledger.integrity.verify import VerificationReport
-from ledger.store import EventStore
 
 EXIT_TAMPERED = 1
 # A checkpoint of 1M events with chunk roots is ~70 kB; anything far larger is not one.

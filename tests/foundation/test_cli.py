@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import ledger.cli.commands  # noqa: F401  (registers every command)
+import ledger.cli.registry  # noqa: F401  (registers every command)
 from ledger import Ledger
 from ledger.cli.app import app
 

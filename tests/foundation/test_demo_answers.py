@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ledger import Ledger
-from ledger.demo import ARCHIVE, MEDIA, ROLE_ARN, StoryFacts, audit_answers, record_story
+from ledger.application.demo import ARCHIVE, MEDIA, ROLE_ARN, StoryFacts, audit_answers, record_story
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from ledger import Ledger, Quotas
-from ledger import events as ev
+from ledger.domain import events as ev
 from ledger.errors import (
     AccountNotFoundError,
     DeleteConflictError,

@@ -12,9 +12,9 @@ import pytest
 from structlog.testing import capture_logs
 
 from ledger import Ledger
-from ledger import events as ev
-from ledger.importing import import_cloudtrail
-from ledger.importing.drift import ALLOWED_BUT_DENIED, DENIED_BUT_ALLOWED, drift
+from ledger.application.importing import import_cloudtrail
+from ledger.application.importing.drift import ALLOWED_BUT_DENIED, DENIED_BUT_ALLOWED, drift
+from ledger.domain import events as ev
 from tests.importing.conftest import CLOUDTRAIL, state_of
 
 REAL = CLOUDTRAIL / "real"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.importing.index import ImportIndex
+from ledger.application.importing.index import ImportIndex
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 

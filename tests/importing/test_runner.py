@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from ledger import Ledger
+from ledger.application.importing import import_cloudtrail, runner
 from ledger.errors import DuplicateSourceError
-from ledger.importing import import_cloudtrail, runner
 
 ACCOUNT = "111122223333"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger import Ledger
-from ledger.importing import import_snapshot
+from ledger.application.importing import import_snapshot
 from tests.importing.conftest import GAAD
 
 GAAD_FILES = sorted(p.name for p in GAAD.glob("*.json"))

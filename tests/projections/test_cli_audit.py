@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-import ledger.cli.commands  # noqa: F401  (registers the commands)
+import ledger.cli.registry  # noqa: F401  (registers the commands)
 from ledger.cli.app import app
 from tests.projections.test_mediaconvert_guide import ALICE, CAROL, OBJ, story
 

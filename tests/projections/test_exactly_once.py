@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ledger import events as ev
+from ledger.domain import events as ev
 from projections.facts import changes_of
 from projections.memory import MemoryFacts
 from projections.runner import Projector

@@ -162,8 +162,8 @@ class TestSessionsAndChains:
 
     def test_unknown_managed_policy_is_reported_not_allowed(self, ledger: Ledger) -> None:
         """An attached policy whose document the ledger never saw is reported, never an allow."""
-        from ledger import events as ev
-        from ledger.events import account_stream_id
+        from ledger.domain import events as ev
+        from ledger.domain.events import account_stream_id
         ledger.create_account(A, "media", at=t(1))
         user = ledger.create_user(A, "alice", at=t(1))[0]
         ledger.record([ev.PolicyAttached(

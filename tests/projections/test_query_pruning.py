@@ -98,7 +98,7 @@ class TestCrossAccountTrust:
 
         from ledger.cli.app import app
 
-        importlib.import_module("ledger.cli.commands")  # registers the commands
+        importlib.import_module("ledger.cli.registry")  # registers the commands
 
         _trusting(ledger, f"arn:aws:iam::{B}:root")
         url = str(ledger.store.url.url)

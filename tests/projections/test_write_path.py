@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import events as ev
-from ledger.bench_generate import generate
-from ledger.store import EventCodec
+from ledger.adapters.store import EventCodec
+from ledger.application.generate import generate
+from ledger.domain import events as ev
 from projections import runner
 from projections.facts import Change, changes_of, changes_of_stored, derive_intervals, derive_rows
 from projections.memory import MemoryFacts

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.facade import Ledger
+from ledger.application.facade import Ledger
 from tests.trust._support import raw
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ledger.facade import Ledger
+from ledger.application.facade import Ledger
 from tests.trust._concurrency import ROOT
 from tests.trust._support import raw
 
@@ -26,8 +26,8 @@ ACCOUNT = "111122223333"
 _RECORD_LOOP = """
 import sys
 from datetime import datetime, timezone
-from ledger import events as ev
-from ledger.facade import Ledger
+from ledger.domain import events as ev
+from ledger.application.facade import Ledger
 url, batches, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 now = datetime.now(timezone.utc)
 with Ledger.open(url) as ledger:
@@ -41,7 +41,7 @@ with Ledger.open(url) as ledger:
 
 _PROJECT = """
 import sys
-from ledger.facade import Ledger
+from ledger.application.facade import Ledger
 from projections.queries import ReadSide
 with Ledger.open(sys.argv[1]) as ledger:
     ReadSide(ledger.store, batch=int(sys.argv[2])).catch_up()
@@ -127,7 +127,7 @@ def crash_during_import(url: str, directory: Path, files: int = 6, per_file: int
 
 def _reference_import(directory: Path, paths: list[Path]) -> Counter[str]:
     """Events per source id of an uninterrupted import into a fresh store."""
-    from ledger.importing.runner import import_cloudtrail
+    from ledger.application.importing.runner import import_cloudtrail
 
     url = f"sqlite:///{directory}/reference.db"
     with Ledger.open(url) as ledger:

@@ -11,8 +11,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ledger.application.facade import Ledger
 from ledger.errors import LedgerError
-from ledger.facade import Ledger
 
 SQL_FRAGMENTS = [
     "'; DROP TABLE ledger_events; --", "\" OR 1=1 --", "x' UNION SELECT state FROM ledger_events --",

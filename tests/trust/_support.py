@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Self
 from uuid import UUID, uuid4
 
-from ledger.facade import Ledger
-from ledger.store import EVENTS_TABLE, StoreUrl
+from ledger.adapters.store import EVENTS_TABLE, StoreUrl
+from ledger.application.facade import Ledger
 
 ACCOUNT = "111122223333"
 
 
 def record_history(ledger: Ledger) -> None:
     """The MediaConvert story plus a few more commands: ~35 events over three streams."""
-    from ledger.demo import record_story
+    from ledger.application.demo import record_story
 
     record_story(ledger)
     admin = f"arn:aws:iam::{ACCOUNT}:user/admin"

@@ -13,8 +13,8 @@ from typing import Any
 
 
 def _run(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    from ledger.application.facade import Ledger
     from ledger.errors import LedgerError
-    from ledger.facade import Ledger
 
     results: list[dict[str, Any]] = []
     try:

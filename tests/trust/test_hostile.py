@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.facade import Ledger
+from ledger.application.facade import Ledger
 from tests.trust._cloudtrail import data_event
 from tests.trust._hostile import hostile_policy, hostile_text, json_value, typed_or_ok
 from tests.trust._support import ACCOUNT, raw, run_cli
@@ -88,7 +88,7 @@ class TestHostileImports:
     def test_mutated_records(self, ledger: Ledger, tmp_path_factory: pytest.TempPathFactory,
                              field: str, value: object) -> None:
         """A record with any field replaced by hostile JSON imports or is reported."""
-        from ledger.importing.runner import import_cloudtrail
+        from ledger.application.importing.runner import import_cloudtrail
 
         record = data_event(7)
         record[field] = value
@@ -105,7 +105,7 @@ class TestHostileImports:
     ))
     def test_hostile_files(self, ledger: Ledger, tmp_path_factory: pytest.TempPathFactory, content: bytes) -> None:
         """Invalid UTF-8, truncated, gzip-looking and deeply nested files are rejected whole."""
-        from ledger.importing.runner import import_cloudtrail
+        from ledger.application.importing.runner import import_cloudtrail
 
         path = tmp_path_factory.mktemp("ct") / "trail.json"
         path.write_bytes(content)
@@ -114,7 +114,7 @@ class TestHostileImports:
 
     def test_deeply_nested_file(self, ledger: Ledger, tmp_path: Path) -> None:
         """A file nested 50,000 arrays deep is rejected with a typed error."""
-        from ledger.importing.runner import import_cloudtrail
+        from ledger.application.importing.runner import import_cloudtrail
 
         path = tmp_path / "deep.json"
         path.write_bytes(b'{"Records": [' + b"[" * 50_000)

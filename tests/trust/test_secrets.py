@@ -8,8 +8,8 @@ from pathlib import Path
 
 from structlog.testing import capture_logs
 
-from ledger.facade import Ledger
-from ledger.store import StoreUrl
+from ledger.adapters.store import StoreUrl
+from ledger.application.facade import Ledger
 from tests.trust._cloudtrail import (
     PASSWORD,
     SECRET_ACCESS_KEY,
@@ -37,7 +37,7 @@ class TestSecretsNeverStored:
 
     def test_database_and_logs_hold_no_secret(self, store_url: str, tmp_path: Path) -> None:
         """Grep the raw store and every captured log entry for each secret: none present."""
-        from ledger.importing.runner import import_cloudtrail
+        from ledger.application.importing.runner import import_cloudtrail
 
         trail = tmp_path / "secrets.json"
         trail.write_text(json.dumps({"Records": secret_bearing_records()}))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.facade import Ledger
+from ledger.adapters.integrity_store import checkpoint_store, verify_store
+from ledger.adapters.store import EventStore
+from ledger.application.facade import Ledger
 from ledger.integrity import Checkpoint
-from ledger.integrity.store_bridge import checkpoint_store, verify_store
-from ledger.store import EventStore
 from tests.trust._support import RawDb, raw, record_history, run_cli
 
 # Each case: (name, tamper(db, positions) -> expected first bad position)

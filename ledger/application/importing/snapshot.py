@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger import events as ev
-from ledger import names
+from ledger.application.importing.cloudtrail import PLACEHOLDER_POLICY
+from ledger.application.importing.index import derived_id
+from ledger.domain import events as ev
+from ledger.domain import names
+from ledger.domain.state import AccountState, Group, Role, User
 from ledger.errors import ImportFormatError
-from ledger.importing.cloudtrail import PLACEHOLDER_POLICY
-from ledger.importing.index import derived_id
-from ledger.model import AccountState, Group, Role, User
 
 AWS_ACCOUNT = "aws"
 _LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")

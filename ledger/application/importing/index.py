@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger import events as ev
-from ledger.names import UNIQUE_ID_PREFIX
+from ledger.domain import events as ev
+from ledger.domain.names import UNIQUE_ID_PREFIX
 
 Key = tuple[str, str, str]  # (account, kind, lower-case name or policy ARN)
 

@@ -24,7 +24,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from pydantic_core import PydanticSerializationError
 
-from ledger import events as ev
+from ledger.domain import events as ev
 from ledger.errors import ConcurrencyError, DuplicateSourceError, StoreError, ValidationError
 
 EVENTS_TABLE = "ledger_events"

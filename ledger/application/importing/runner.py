@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ledger import events as ev
+from ledger.adapters.logging import get_logger
+from ledger.application.facade import Ledger, parse_time
+from ledger.application.importing import cloudtrail as ct
+from ledger.application.importing.files import discover, load_json, load_records
+from ledger.application.importing.index import ImportIndex
+from ledger.domain import events as ev
 from ledger.errors import DuplicateSourceError, ImportFormatError
-from ledger.facade import Ledger, parse_time
-from ledger.importing import cloudtrail as ct
-from ledger.importing.files import discover, load_json, load_records
-from ledger.importing.index import ImportIndex
-from ledger.logging import get_logger
 
 log = get_logger("ledger.importing")
 
@@ -139,7 +139,7 @@ class _Batch:
 def import_cloudtrail(
     ledger: Ledger, paths: Iterable[str | Path], *, progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import CloudTrail files and directories (see `ledger.importing.files`). Idempotent: each
+    """Import CloudTrail files and directories (see `ledger.application.importing.files`). Idempotent: each
     record is one source key (`cloudtrail:<eventID or sharedEventID>`), so re-imports add nothing."""
     started = time.perf_counter()
     summary = ImportSummary(kind="cloudtrail")
@@ -248,7 +248,7 @@ def import_snapshot(
     """Import `aws iam get-account-authorization-details` output (one document or several pages)
     as the account's state at `at`: the first snapshot is a baseline, later ones record only
     what changed. Dangling references are reported in `warnings`, never fatal."""
-    from ledger.importing import snapshot as snap
+    from ledger.application.importing import snapshot as snap
 
     started = time.perf_counter()
     when = parse_time(at)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from ledger import events as ev
-from ledger import names
+from ledger.domain import events as ev
+from ledger.domain import names
+from ledger.domain.state import AccountState, Bucket, Group, ManagedPolicy, Role, User
 from ledger.errors import (
     DeleteConflictError,
     EntityAlreadyExistsError,
@@ -23,7 +24,6 @@ from ledger.errors import (
     PolicyValidationError,
     ValidationError,
 )
-from ledger.model import AccountState, Bucket, Group, ManagedPolicy, Role, User
 
 T = TypeVar("T")
 Draft = tuple[type[ev.LedgerEvent], dict[str, Any]]

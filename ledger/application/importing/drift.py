@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger import events as ev
+from ledger.application.facade import Ledger, parse_time
+from ledger.domain import events as ev
 from ledger.errors import LedgerError
-from ledger.facade import Ledger, parse_time
 
 # Calls IAM policies do not govern: any authenticated caller may make them (or they are not
 # IAM-authorised at all), so they can never show drift.

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.adapters.store import EVENTS_TABLE, EventStore
 from ledger.errors import LedgerError, ProofError, StoreError
 from ledger.integrity.checkpoint import DEFAULT_CHUNK_SIZE, Checkpoint, CheckpointBuilder
 from ledger.integrity.leaves import Record
@@ -23,7 +24,6 @@ from ledger.integrity.verify import (
     prove_inclusion,
     verify_log,
 )
-from ledger.store import EVENTS_TABLE, EventStore
 
 __all__ = [
     "checkpoint_store",

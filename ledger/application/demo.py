@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger import events as ev
-from ledger.facade import Ledger
+from ledger.application.facade import Ledger
+from ledger.domain import events as ev
 
 MEDIA = "111122223333"  # runs MediaConvert jobs
 ARCHIVE = "444455556666"  # owns the output bucket
@@ -238,7 +238,7 @@ def record_story(ledger: Ledger) -> StoryFacts:
 
 def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
     """The answers to the five questions of the design brief, each with its explanation."""
-    from ledger.integrity.store_bridge import checkpoint_store, prove_store, verify_store
+    from ledger.adapters.integrity_store import checkpoint_store, prove_store, verify_store
 
     first = facts.first_output
     who = ledger.who_can("s3:PutObject", first, at=facts.while_granted, paths=True)

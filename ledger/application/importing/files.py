@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ledger.application.importing.times import parse_event_time
 from ledger.errors import ImportFormatError
-from ledger.importing.times import parse_event_time
 
 SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 _GZIP_MAGIC = b"\x1f\x8b"

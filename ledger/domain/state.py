@@ -1,7 +1,7 @@
 """Write-side state of one AWS account, folded from its event stream, used to validate commands.
 
 `apply` is total: events are facts (some observed from AWS, possibly incomplete), so folding
-never raises. Only the command handlers in `ledger.commands` reject anything.
+never raises. Only the command handlers in `ledger.domain.handlers` reject anything.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
-from ledger import events as ev
+from ledger.domain import events as ev
 
 
 @dataclass

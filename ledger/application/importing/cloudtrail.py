@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger import events as ev
-from ledger import names
-from ledger.importing.index import ImportIndex, JobFact, derived_id, session_id_for
-from ledger.importing.times import parse_any_time
-from ledger.model import resulting_owner
+from ledger.application.importing.index import ImportIndex, JobFact, derived_id, session_id_for
+from ledger.application.importing.times import parse_any_time
+from ledger.domain import events as ev
+from ledger.domain import names
+from ledger.domain.state import resulting_owner
 
-AWS_ACCOUNT = "aws"  # as `ledger.commands.AWS_ACCOUNT`: the pseudo-account of AWS-managed policies
+AWS_ACCOUNT = "aws"  # as `ledger.domain.handlers.AWS_ACCOUNT`: the pseudo-account of AWS-managed policies
 ASSUME_EVENTS = {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}
 WRITE_EVENTS = {"PutObject", "CopyObject", "CompleteMultipartUpload"}
 # New buckets default to BucketOwnerEnforced since AWS's April 2023 change; older ones were ObjectWriter.

@@ -10,7 +10,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger import events as ev
+from ledger.domain import events as ev
 
 _ALPHA = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 BASE = datetime(2024, 1, 1, tzinfo=UTC)
@@ -59,7 +59,7 @@ class _Gen:
 
 def generate(ledger_or_store: Any, events: int, seed: int = 1) -> int:
     """Append a synthetic history of about `events` events; returns how many were appended."""
-    from ledger.facade import Ledger
+    from ledger.application.facade import Ledger
 
     ledger = ledger_or_store if isinstance(ledger_or_store, Ledger) else Ledger(ledger_or_store)
     g = _Gen(ledger, events, seed)

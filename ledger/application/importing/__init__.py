@@ -3,6 +3,6 @@
 The mapping modules are pure (no storage, projections or CLI); only `runner` writes through `Ledger`.
 """
 
-from ledger.importing.runner import ImportSummary, import_cloudtrail, import_snapshot
+from ledger.application.importing.runner import ImportSummary, import_cloudtrail, import_snapshot
 
 __all__ = ["ImportSummary", "import_cloudtrail", "import_snapshot"]

@@ -9,9 +9,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger import commands as cmd
-from ledger import events as ev
-from ledger import names
+from ledger.adapters.logging import get_logger
+from ledger.adapters.store import EventStore
+from ledger.application.audit import COMMAND_PERMISSIONS, AuditQueries
+from ledger.domain import events as ev
+from ledger.domain import handlers as cmd
+from ledger.domain import names
+from ledger.domain.state import STATELESS_EVENTS, AccountState, apply, resulting_owner
 from ledger.errors import (
     AccessDeniedError,
     ConcurrencyError,
@@ -20,10 +24,6 @@ from ledger.errors import (
     NotFoundError,
     ValidationError,
 )
-from ledger.facade_queries import COMMAND_PERMISSIONS, AuditQueries
-from ledger.logging import get_logger
-from ledger.model import STATELESS_EVENTS, AccountState, apply, resulting_owner
-from ledger.store import EventStore
 
 log = get_logger("ledger")
 
