@@ -58,7 +58,7 @@ def measure_queries(ledger: Any, seed: int = 1, samples: int = 200, who_samples:
                     naive_samples: int = 3) -> dict[str, Any]:
     """can(at)/who_can(at) latency at random valid times over the history, and the naive
     replay-from-scratch baseline (log read included) for the same kind of question."""
-    from projections.facts import from_us
+    from ledger.timeaxis import from_us
     from projections.naive import naive_can
 
     rs = ledger.read_side()

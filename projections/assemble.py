@@ -9,7 +9,6 @@ import dataclasses
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ledger.errors import LedgerError
@@ -27,7 +26,7 @@ from ledger.policy import (
     parse_policy,
     principal_from_arn,
 )
-from projections.facts import from_us
+from ledger.timeaxis import iso
 from projections.view import Origin, PrincipalInfo, Snapshot
 
 _MAX_DOC = 1_000_000
@@ -279,11 +278,6 @@ def _session_entries(snap: Snapshot, session: dict[str, Any], origin: Origin,
     return entries
 
 
-def _iso(us: int) -> str:
-    dt = from_us(us)
-    return dt.isoformat().replace("+00:00", "Z") if dt else ""
-
-
 def resource_side(snap: Snapshot, action: str, resource: str, out: Inputs) -> tuple[str | None, PolicyEntry | None]:
     """(owning account, resource-based policy) of the resource at T."""
     if resource in ("*", ""):
@@ -493,7 +487,7 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
         memo = getattr(snap, "memo", None)
         now = memo.get("now") if memo is not None else None
         if now is None:
-            now = (_iso(snap.at_us), str(snap.at_us // 1_000_000))
+            now = (iso(snap.at_us), str(snap.at_us // 1_000_000))
             if memo is not None:
                 memo["now"] = now
         ctx["aws:CurrentTime"], ctx["aws:EpochTime"] = now
@@ -537,7 +531,7 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                 session = _session_entries(snap, payload, origin, out)
                 if kind is PrincipalKind.FEDERATED_USER and session is None:
                     session = []  # GetFederationToken without a policy grants nothing
-                ctx["aws:TokenIssueTime"] = _iso(int(payload["issued_at"]))
+                ctx["aws:TokenIssueTime"] = iso(int(payload["issued_at"]))
                 if payload.get("source_identity"):
                     ctx["aws:SourceIdentity"] = payload["source_identity"]
                 for k, v in snap.tags(holder.unique_id).items():
@@ -576,7 +570,7 @@ def decide(snap: Snapshot, principal_arn: str, action: str, resource: str,
     elif inputs.errors:
         decision = _with_errors(decision, inputs.errors)
     decision = _with_memberships(snap, inputs.principal, decision)
-    return AuditDecision(decision, as_of or {"valid_time": _iso(snap.at_us)}, principal_arn,
+    return AuditDecision(decision, as_of or {"valid_time": iso(snap.at_us)}, principal_arn,
                          inputs.unknown_policies)
 
 
@@ -589,7 +583,3 @@ def _with_errors(decision: Decision, errors: list[str]) -> Decision:
                     decision.permissions_boundary_decision_detail, decision.organizations_decision_detail,
                     tuple(errors) + decision.errors, decision.conditional, decision.eval_action_name,
                     decision.eval_resource_name)
-
-
-def to_datetime(us: int) -> datetime | None:
-    return from_us(us)

@@ -10,29 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import singledispatch
 from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from ledger.domain import events as ev
 from ledger.errors import StoreError
-
-# Valid times are stored as integer microseconds since the epoch (portable, fast comparisons).
-FOREVER = 2**62
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def to_us(value: datetime) -> int:
-    delta = ev.utc(value) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(value: int) -> datetime | None:
-    if value >= FOREVER:
-        return None
-    return _EPOCH + timedelta(microseconds=value)
-
+from ledger.timeaxis import FOREVER, from_us, to_us, utc
 
 _NO_PAYLOAD: dict[str, Any] = {}
 
@@ -74,9 +59,6 @@ class Fact:
     closed_position: int | None
     closed_type: str | None
     payload: dict[str, Any]
-
-    def valid_at(self, at: int) -> bool:
-        return self.valid_from <= at < self.valid_to
 
     def origin(self) -> dict[str, Any]:
         start = from_us(self.valid_from)
@@ -269,7 +251,7 @@ def _spec(topic: str) -> _Spec | None:
 
 def _time(value: Any) -> datetime:
     if isinstance(value, str):
-        return ev.utc(datetime.fromisoformat(value))
+        return utc(datetime.fromisoformat(value))
     raise TypeError(f"not an ISO-8601 time: {value!r}")
 
 

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ledger.domain import events as ev
-from projections.facts import FOREVER, Change, Fact, changes_of, derive_intervals
+from ledger.timeaxis import FOREVER
+from projections.facts import Change, Fact, changes_of, derive_intervals
 
 
 class MemoryFacts:

@@ -12,8 +12,8 @@ from typing import Any
 
 from ledger.domain import events as ev
 from ledger.domain.state import AccountState, Role, User
+from ledger.timeaxis import to_us
 from projections.assemble import AuditDecision, decide
-from projections.facts import to_us
 from projections.view import ManagedDoc, PrincipalInfo
 
 

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.domain.state import resulting_owner
-from ledger.errors import InvalidTimeError, LedgerError, NotFoundError, ValidationError
+from ledger.errors import LedgerError, NotFoundError, ValidationError
 from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
+from ledger.timeaxis import FOREVER, iso, parse_iso, parse_position, to_us
 from projections.assemble import (
     AuditDecision,
     Inputs,
@@ -25,7 +26,7 @@ from projections.assemble import (
     denied_holders,
     resource_side,
 )
-from projections.facts import FOREVER, Fact, from_us, to_us
+from projections.facts import Fact
 from projections.memory import MemoryFacts
 from projections.runner import Progress, Projector
 from projections.sql import SqlFacts, make_engine, upgrade
@@ -52,13 +53,6 @@ _SNAPSHOTS = 64
 # who_can's preload reads only the default version of each managed policy: other versions
 # stay point lookups (`Snapshot.managed` reads exactly the default one).
 _NOT_PRELOADED = frozenset({"pver"})
-
-
-def _iso(us: int | None) -> str | None:
-    if us is None or us >= FOREVER:
-        return None
-    dt = from_us(us)
-    return dt.isoformat().replace("+00:00", "Z") if dt else None
 
 
 def _step(principal: str, action: str, resource: str, d: AuditDecision) -> dict[str, Any]:
@@ -119,12 +113,6 @@ class ReadSide:
             raise NotFoundError(f"no event at position {position}", entity=f"@{position}")
         return page[0]
 
-    def _position_arg(self, text: str) -> int:
-        body = text[1:]
-        if not body.isdigit() or int(body) < 1:
-            raise InvalidTimeError(f"invalid position {text!r}: use @N with N ≥ 1")
-        return int(body)
-
     def resolve_time(self, at: datetime | str | None) -> tuple[int, dict[str, Any]]:
         """`at` → (valid time in µs, as_of description).
 
@@ -134,22 +122,16 @@ class ReadSide:
         """
         if at is None:
             now = datetime.now(UTC)
-            return to_us(now), {"valid_time": _iso(to_us(now)), "at": "now"}
+            return to_us(now), {"valid_time": iso(to_us(now)), "at": "now"}
         if isinstance(at, str) and at.strip().startswith("@"):
-            event = self.event_at(self._position_arg(at.strip()))
+            event = self.event_at(parse_position(at))
             us = to_us(event.occurred_at)
-            return us, {"valid_time": _iso(us), "at": at.strip(), "event_type": event.event_type}
+            return us, {"valid_time": iso(us), "at": at.strip(), "event_type": event.event_type}
         if isinstance(at, datetime):
             us = to_us(at)
         else:
-            try:
-                parsed = datetime.fromisoformat(str(at).strip().replace("Z", "+00:00"))
-            except ValueError:
-                raise InvalidTimeError(
-                    f"invalid time {str(at)[:64]!r}: use ISO-8601 (2024-03-01T14:00:00Z) or @POSITION"
-                ) from None
-            us = to_us(parsed)
-        return us, {"valid_time": _iso(us), "at": _iso(us)}
+            us = to_us(parse_iso(str(at)))
+        return us, {"valid_time": iso(us), "at": iso(us)}
 
     def snapshot(self, at: datetime | str | None = None, known_at: str | int | None = None,
                  *, catch_up: bool = True) -> tuple[Snapshot, dict[str, Any]]:
@@ -160,7 +142,7 @@ class ReadSide:
         us, as_of = self.resolve_time(at)
         if known_at is not None:
             text = str(known_at)
-            pos = self._position_arg(text if text.startswith("@") else f"@{text}")
+            pos = parse_position(text)
             memory = self._known.get(pos)
             if memory is None:
                 memory = MemoryFacts.replay(self.store.iter_log(upto=pos, batch=5000))
@@ -438,15 +420,15 @@ class ReadSide:
             if intervals and intervals[-1]["EvalDecision"] == d.eval_decision:
                 continue
             if intervals:
-                intervals[-1]["end"] = _iso(t)
+                intervals[-1]["end"] = iso(t)
                 intervals[-1]["end_us"] = t
                 intervals[-1]["ended_by"] = self._dedupe(causes.get(t, []))
-            intervals.append({"start": _iso(t), "start_us": t, "end": None, "end_us": None,
+            intervals.append({"start": iso(t), "start_us": t, "end": None, "end_us": None,
                               "EvalDecision": d.eval_decision, "allowed": d.allowed,
                               "started_by": self._dedupe(causes.get(t, [])) if t != start_us or t in causes else [],
                               "matched": [m.to_dict() for m in d.decision.matched_statements]})
         return {"as_of": as_of, "principal": principal, "action": action, "resource": resource,
-                "start": _iso(start_us), "end": _iso(end_us), "intervals": intervals}
+                "start": iso(start_us), "end": iso(end_us), "intervals": intervals}
 
     @staticmethod
     def _dedupe(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -514,13 +496,13 @@ class ReadSide:
                 if d1.allowed == d2.allowed:
                     continue
                 lo, hi = min(u1, u2), max(u1, u2)
-                tl = self.timeline(p, a, r, _iso(lo), _iso(hi), known_at=known_at)
+                tl = self.timeline(p, a, r, iso(lo), iso(hi), known_at=known_at)
                 causes = [c for iv in tl["intervals"][1:] for c in iv["started_by"]]
                 item = {"principal": p, "action": a, "resource": r, "before": d1.eval_decision,
                         "after": d2.eval_decision, "caused_by": causes,
                         "via": [m.to_dict() for m in (d2 if d2.allowed else d1).decision.matched_statements]}
                 (gained if d2.allowed else lost).append(item)
-        return {"as_of": as_of, "t1": _iso(u1), "t2": _iso(u2), "gained": gained, "lost": lost,
+        return {"as_of": as_of, "t1": iso(u1), "t2": iso(u2), "gained": gained, "lost": lost,
                 "universe": {"principals": len(ps), "pairs": len(prs)}}
 
     # -- ownership and lineage ---------------------------------------------------------------

@@ -33,7 +33,8 @@ from sqlalchemy.engine import Connection
 
 from ledger.adapters.logging import get_logger
 from ledger.errors import StoreError
-from projections.facts import FOREVER, Change, Fact, FactRow, IntervalStream, derive_rows
+from ledger.timeaxis import FOREVER
+from projections.facts import Change, Fact, FactRow, IntervalStream, derive_rows
 from projections.tables import fact_changes, facts, tracking
 
 log = get_logger("projections.sql")

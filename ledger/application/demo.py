@@ -11,6 +11,7 @@ from typing import Any
 
 from ledger.application.facade import Ledger
 from ledger.domain import events as ev
+from ledger.timeaxis import parse_iso
 
 MEDIA = "111122223333"  # runs MediaConvert jobs
 ARCHIVE = "444455556666"  # owns the output bucket
@@ -98,7 +99,7 @@ ARCHIVE_READERS = {
 def _observed(
     principal: str, action: str, allowed: bool, error: str | None, at: str, event_id: str
 ) -> ev.AccessObserved:
-    when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    when = parse_iso(at)
     return ev.AccessObserved(
         originator_id=ev.account_stream_id(MEDIA),
         originator_version=0,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger import timeaxis
 from ledger.adapters.logging import get_logger
 from ledger.adapters.store import EventStore
 from ledger.application.audit import COMMAND_PERMISSIONS, AuditQueries
@@ -20,7 +21,6 @@ from ledger.errors import (
     AccessDeniedError,
     ConcurrencyError,
     DuplicateSourceError,
-    InvalidTimeError,
     NotFoundError,
     ValidationError,
 )
@@ -33,19 +33,6 @@ _RETRIES = 5
 # which the ledger does not model; AWS-managed policies belong to AWS.
 _BUCKET_TOPICS = ("BucketCreated", "BucketDeleted")
 _OUTSIDE_IAM = frozenset({"create_account", "attach_scp", "detach_scp", "register_aws_managed_policy"})
-
-
-def parse_time(value: datetime | str | None, *, default_now: bool = True) -> datetime | None:
-    if value is None:
-        return datetime.now(UTC) if default_now else None
-    if isinstance(value, datetime):
-        return ev.utc(value)
-    text = str(value).strip()
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidTimeError(f"invalid time {text[:64]!r}: use ISO-8601, e.g. 2024-03-01T14:00:00Z") from None
-    return ev.utc(parsed)
 
 
 class AccessKey(list[ev.LedgerEvent]):
@@ -117,7 +104,7 @@ class Ledger(AuditQueries):
         source: ev.Source = "api",
         source_id: str | None = None,
     ) -> list[ev.LedgerEvent]:
-        occurred_at = parse_time(at)
+        occurred_at = timeaxis.instant(at)
         assert occurred_at is not None
         source_keys = [f"{source}:{source_id}"] if source_id else []
         if source_keys and self.store.existing_source_keys(source_keys):
@@ -654,7 +641,7 @@ class Ledger(AuditQueries):
         else:
             caller_account, caller_id, parent = self._resolve_caller(caller_arn)
         account = arn.account
-        issued_at = parse_time(meta.get("at"))
+        issued_at = timeaxis.instant(meta.get("at"))
         assert issued_at is not None
         meta.setdefault("actor", caller_arn)
 
@@ -694,7 +681,7 @@ class Ledger(AuditQueries):
 
     def revoke_role_sessions(self, account_id: str, role: str, **meta: Any) -> list[ev.LedgerEvent]:
         """Invalidate every session of the role issued before now (or `at`)."""
-        revoked_before = parse_time(meta.get("at"))
+        revoked_before = timeaxis.instant(meta.get("at"))
 
         def handler(state: AccountState) -> list[cmd.Draft]:
             found = cmd.require_role(state, role)
@@ -720,7 +707,7 @@ class Ledger(AuditQueries):
         if not 900 <= duration_seconds <= self.quotas.federation_token_max_seconds:
             raise ValidationError(f"federation token duration must be 900-{self.quotas.federation_token_max_seconds}s")
         session_doc = cmd.validate_policy(session_policy, "session") if session_policy is not None else None
-        issued_at = parse_time(meta.get("at"))
+        issued_at = timeaxis.instant(meta.get("at"))
         assert issued_at is not None
 
         def handler(state: AccountState) -> list[cmd.Draft]:
@@ -773,7 +760,7 @@ class Ledger(AuditQueries):
         queue_arn = queue if queue.startswith("arn:") else f"arn:aws:mediaconvert:{region}:{account_id}:queues/{queue}"
         meta.setdefault("actor", creator_arn)
 
-        created_at = parse_time(meta.get("at"))
+        created_at = timeaxis.instant(meta.get("at"))
         assert created_at is not None
 
         def handler(state: AccountState) -> list[cmd.Draft]:

@@ -9,7 +9,6 @@ import html
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import typer
@@ -18,6 +17,7 @@ from rich.table import Table
 from ledger.application.facade import Ledger
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
 from ledger.errors import LedgerError, ValidationError
+from ledger.timeaxis import parse_iso, to_us
 
 bench_app = typer.Typer(help="Synthetic histories and benchmarks.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -175,11 +175,7 @@ def _svg(result: dict[str, Any], width: int = 900) -> str:
 
 
 def _to_us(text: str | None) -> int | None:
-    if not text:
-        return None
-    from projections.facts import to_us
-
-    return to_us(datetime.fromisoformat(text.replace("Z", "+00:00")))
+    return to_us(parse_iso(text)) if text else None
 
 
 def timeline_html(result: dict[str, Any]) -> str:

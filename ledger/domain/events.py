@@ -5,12 +5,14 @@ Events never import storage, projections or the CLI; they are frozen pydantic mo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar, Literal
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ledger.timeaxis import utc
 
 Source = Literal["api", "cloudtrail", "snapshot"]
 PrincipalKind = Literal["user", "group", "role"]
@@ -31,8 +33,6 @@ def account_stream_id(account_id: str) -> UUID:
     return uuid5(LEDGER_NAMESPACE, f"account:{account_id}")
 
 
-def utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class LedgerEvent(BaseModel):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import LedgerError
-from projections.facts import to_us
+from ledger.timeaxis import to_us
 from projections.memory import MemoryFacts
 from projections.naive import ReplaySnapshot, naive_can
 from tests.projections._support import (

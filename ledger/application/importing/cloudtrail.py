@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.application.importing.index import ImportIndex, JobFact, derived_id, session_id_for
-from ledger.application.importing.times import parse_any_time
 from ledger.domain import events as ev
 from ledger.domain import names
 from ledger.domain.state import resulting_owner
+from ledger.timeaxis import parse_aws_time
 
 AWS_ACCOUNT = "aws"  # as `ledger.domain.handlers.AWS_ACCOUNT`: the pseudo-account of AWS-managed policies
 ASSUME_EVENTS = {"AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"}
@@ -626,7 +626,7 @@ class Mapper:
 
     def _expiry(self, c: _Call) -> datetime:
         credentials = c.response.get("credentials") or {}
-        expires = parse_any_time(credentials.get("expiration"))
+        expires = parse_aws_time(credentials.get("expiration"))
         duration = c.params.get("durationSeconds")
         fallback = c.at + timedelta(seconds=int(duration) if isinstance(duration, int) and duration > 0 else 3600)
         # Published samples carry impossible expiries (before issue); the duration is then the truth.

@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ledger.application.facade import Ledger, parse_time
+from ledger.application.facade import Ledger
 from ledger.domain import events as ev
 from ledger.errors import LedgerError
+from ledger.timeaxis import instant
 
 # Calls IAM policies do not govern: any authenticated caller may make them (or they are not
 # IAM-authorised at all), so they can never show drift.
@@ -81,7 +82,7 @@ def _decision_text(decision: Any) -> tuple[str, list[dict[str, Any]], str]:
 def drift(ledger: Ledger, since: datetime | str | None = None,
           progress: Callable[[int], None] | None = None) -> DriftReport:
     """Re-decide every observed call at its `occurred_at` (optionally only those since `since`)."""
-    start = parse_time(since, default_now=False)
+    start = instant(since, default_now=False)
     report = DriftReport(since=start.isoformat() if start else None)
     for observed in ledger.store.iter_log(topics=["AccessObserved"], batch=2000):
         assert isinstance(observed, ev.AccessObserved)

@@ -13,8 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.application.importing.times import parse_event_time
 from ledger.errors import ImportFormatError
+from ledger.timeaxis import parse_iso_or_none
 
 SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -126,7 +126,7 @@ def _check_record(record: Any, number: int, path: Path) -> None:
     for key in ("eventTime", "eventName", "eventSource"):
         if not isinstance(record.get(key), str) or not record[key]:
             raise ImportFormatError(f"record {number} has no {key}", path=str(path))
-    when = parse_event_time(record["eventTime"])
+    when = parse_iso_or_none(record["eventTime"])
     if when is None:
         raise ImportFormatError(f"record {number} has an invalid eventTime {record['eventTime'][:40]!r}",
                                 path=str(path))

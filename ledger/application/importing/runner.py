@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ledger.adapters.logging import get_logger
-from ledger.application.facade import Ledger, parse_time
+from ledger.application.facade import Ledger
 from ledger.application.importing import cloudtrail as ct
 from ledger.application.importing.files import discover, load_json, load_records
 from ledger.application.importing.index import ImportIndex
 from ledger.domain import events as ev
 from ledger.errors import DuplicateSourceError, ImportFormatError
+from ledger.timeaxis import instant
 
 log = get_logger("ledger.importing")
 
@@ -251,7 +252,7 @@ def import_snapshot(
     from ledger.application.importing import snapshot as snap
 
     started = time.perf_counter()
-    when = parse_time(at)
+    when = instant(at)
     assert when is not None
     summary = ImportSummary(kind="snapshot")
     pages: list[dict[str, Any]] = []
