@@ -6,15 +6,14 @@ Composes the projector, the SQL facts and the pure assembly; never writes events
 from __future__ import annotations
 
 import fnmatch
-import gc
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from ledger.domain.state import resulting_owner
 from ledger.errors import LedgerError, NotFoundError, ValidationError
+from ledger.gc_pause import collector_paused
 from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
 from ledger.timeaxis import FOREVER, iso, parse_iso, parse_position, to_us
 from projections.assemble import (
@@ -36,19 +35,6 @@ from projections.view import Snapshot
 MEDIACONVERT = "mediaconvert.amazonaws.com"
 
 
-@contextmanager
-def _no_gc_pause() -> Iterator[None]:
-    """Hold the cyclic garbage collector for the length of one query: a query allocates
-    thousands of short-lived acyclic objects, and with the decoded-row and compiled-policy
-    caches alive a full collection triggered midway costs 100-200 ms (measured: who_can p99).
-    Reference counting still frees everything; the collector runs again afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 _SNAPSHOTS = 64
 # who_can's preload reads only the default version of each managed policy: other versions
 # stay point lookups (`Snapshot.managed` reads exactly the default one).
@@ -186,7 +172,7 @@ class ReadSide:
             at: datetime | str | None = None, known_at: str | int | None = None,
             unknown_context: bool = False) -> AuditDecision:
         snap, as_of = self.snapshot(at, known_at)
-        with _no_gc_pause():
+        with collector_paused():
             if known_at is None:
                 self._prefetch(snap, principal, action, resource)
             d = decide(snap, principal, action, resource, context, unknown_context=unknown_context,
@@ -228,7 +214,7 @@ class ReadSide:
         Allow for the action (anyone else is provably implicitDeny); `prune=False` evaluates
         every caller (the reference the tests compare against)."""
         snap, as_of = self.snapshot(at, known_at)
-        with _no_gc_pause():
+        with collector_paused():
             return self._who_can(snap, as_of, action, resource, paths, max_depth, context, known_at, prune)
 
     def _who_can(self, snap: Snapshot, as_of: dict[str, Any], action: str, resource: str, paths: bool,

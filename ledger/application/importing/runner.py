@@ -4,11 +4,9 @@ them in large atomic batches with pre-filtered source keys. Never writes any par
 
 from __future__ import annotations
 
-import gc
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +19,7 @@ from ledger.application.importing.files import discover, load_json, load_records
 from ledger.application.importing.index import ImportIndex
 from ledger.domain import events as ev
 from ledger.errors import DuplicateSourceError, ImportFormatError
+from ledger.gc_pause import collector_paused
 from ledger.timeaxis import instant
 
 log = get_logger("ledger.importing")
@@ -81,22 +80,6 @@ def _index_from_ledger(ledger: Ledger) -> ImportIndex:
     return index
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Automatic garbage collection off for the duration, as before afterwards.
-
-    An import holds up to `CACHE_RECORDS` parsed records (millions of dicts and strings) and
-    allocates several objects per record, so the collector keeps traversing all of them; it
-    cost 40% of the import's time. Imports create no reference cycles worth collecting."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class _Batch:
     """Records' events waiting to be appended together, with one source key per record."""
 
@@ -146,7 +129,7 @@ def import_cloudtrail(
     summary = ImportSummary(kind="cloudtrail")
     files = discover(paths)
     summary.files = len(files)
-    with _collector_paused():
+    with collector_paused():
         index = _index_from_ledger(ledger)
         valid, cache = _scan_files(files, index, summary, progress)
         _map_and_append(ledger, index, valid, cache, summary, progress)
