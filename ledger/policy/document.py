@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ledger.errors import PolicyValidationError
+from ledger.policy.errors import PolicyValidationError
 
 __all__ = [
     "CONDITION_OPERATORS",

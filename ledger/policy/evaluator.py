@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.errors import ValidationError
 from ledger.policy.arn import PrincipalKind, RequestPrincipal
 from ledger.policy.conditions import CompiledCondition, compile_conditions, evaluate_conditions
 from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
 from ledger.policy.document import PolicyDocument, PrincipalElement, Statement
+from ledger.policy.errors import ValidationError
 from ledger.policy.matching import compile_arn_pattern, glob_regex, normalize_resource
 from ledger.policy.variables import STAR, Template, VarRef, parse_template, resolve
 

@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from ledger.errors import LedgerError, PolicyValidationError, ScenarioError
 from ledger.policy.arn import PrincipalKind, parse_arn, principal_from_arn
 from ledger.policy.document import PolicyType, parse_policy
+from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError
 from ledger.policy.evaluator import (
     _TRUST_ACTIONS,
     PolicyEntry,
