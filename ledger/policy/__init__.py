@@ -5,7 +5,7 @@ It never touches a database, clock, logger, network or file: callers pass everyt
 
 from ledger.policy.arn import Arn, PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
 from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
-from ledger.policy.document import PolicyDocument, PolicyType, parse_policy
+from ledger.policy.document import PolicyDocument, PolicyType
 from ledger.policy.evaluator import (
     CompiledPolicy,
     PolicyEntry,
@@ -16,6 +16,7 @@ from ledger.policy.evaluator import (
     evaluate,
 )
 from ledger.policy.matching import arn_match, wildcard_match
+from ledger.policy.parsing import parse_policy
 from ledger.policy.simulate import run_simulate, simulate_lines, simulate_scenario
 
 __all__ = [

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from ledger.policy.arn import PrincipalKind, parse_arn, principal_from_arn
-from ledger.policy.document import PolicyType, parse_policy
+from ledger.policy.document import PolicyType
 from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError
 from ledger.policy.evaluator import (
     _TRUST_ACTIONS,
@@ -22,6 +22,7 @@ from ledger.policy.evaluator import (
     compile_policy,
     evaluate,
 )
+from ledger.policy.parsing import parse_policy
 
 __all__ = ["run_simulate", "simulate_lines", "simulate_scenario"]
 
