@@ -4,27 +4,29 @@ It never touches a database, clock, logger, network or file: callers pass everyt
 """
 
 from ledger.policy.arn import Arn, PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
+from ledger.policy.compiled import (
+    CompiledPolicy,
+    CompiledStatement,
+    PolicyCompiler,
+    compile_policy,
+)
 from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
 from ledger.policy.document import PolicyDocument, PolicyType
-from ledger.policy.evaluator import (
-    CompiledPolicy,
-    PolicyEntry,
-    PolicySet,
-    Request,
-    compile_policy,
-    derived_context,
-    evaluate,
-)
+from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.matching import arn_match, wildcard_match
 from ledger.policy.parsing import parse_policy
+from ledger.policy.request import TRUST_ACTIONS, Request, derived_context
 from ledger.policy.simulate import run_simulate, simulate_lines, simulate_scenario
 
 __all__ = [
+    "TRUST_ACTIONS",
     "Arn",
     "CompiledPolicy",
+    "CompiledStatement",
     "Decision",
     "EvalDecision",
     "MatchedStatement",
+    "PolicyCompiler",
     "PolicyDocument",
     "PolicyEntry",
     "PolicySet",

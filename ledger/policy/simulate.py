@@ -12,17 +12,12 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from ledger.policy.arn import PrincipalKind, parse_arn, principal_from_arn
+from ledger.policy.compiled import compile_policy
 from ledger.policy.document import PolicyType
 from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError
-from ledger.policy.evaluator import (
-    _TRUST_ACTIONS,
-    PolicyEntry,
-    PolicySet,
-    Request,
-    compile_policy,
-    evaluate,
-)
+from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.parsing import parse_policy
+from ledger.policy.request import TRUST_ACTIONS, Request
 
 __all__ = ["run_simulate", "simulate_lines", "simulate_scenario"]
 
@@ -134,7 +129,7 @@ def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
     resource_entry = None
     rp = sc.get("resource_policy")
     if rp is not None:
-        rtype = PolicyType.TRUST if action.lower() in _TRUST_ACTIONS else PolicyType.RESOURCE
+        rtype = PolicyType.TRUST if action.lower() in TRUST_ACTIONS else PolicyType.RESOURCE
         resource_entry = PolicyEntry(
             compile_policy(_policy(rp, "resource_policy", rtype)), "resource_policy", "resource"
         )

@@ -1,0 +1,102 @@
+"""Principal elements compiled for matching: how strongly a Principal or NotPrincipal names a caller.
+
+Pure set lookups on values validated by the parser; never resolves a name to an identity.
+"""
+
+from __future__ import annotations
+
+from ledger.policy.arn import PrincipalKind, RequestPrincipal
+from ledger.policy.document import PrincipalElement
+
+__all__ = [
+    "ACCOUNT_GRANT",
+    "DIRECT_GRANT",
+    "NO_GRANT",
+    "ROLE_GRANT",
+    "PrincipalMatcher",
+]
+
+# Grant strength of a resource-policy principal match (the evaluator's decision table uses them).
+NO_GRANT = 0
+ACCOUNT_GRANT = 1  # names the account (id or :root): delegates to the caller's identity policies
+ROLE_GRANT = 2  # names the role a session belongs to: still limited by boundary and session policy
+DIRECT_GRANT = 3  # names the user / session / "*" / service itself: not limited by implicit denies
+
+
+class PrincipalMatcher:
+    """Compiled Principal / NotPrincipal element."""
+
+    __slots__ = ("accounts", "any", "arns", "others", "services")
+
+    def __init__(self, el: PrincipalElement) -> None:
+        self.any = el.wildcard or "*" in el.aws
+        self.accounts: set[str] = set()
+        self.arns: set[str] = set()
+        for v in el.aws:
+            if v == "*":
+                continue
+            if v.isdigit():
+                self.accounts.add(v)
+                continue
+            parts = v.split(":")
+            if len(parts) == 6 and parts[2] == "iam" and parts[5] == "root":
+                self.accounts.add(parts[4])
+            else:
+                self.arns.add(v)
+        self.services = {s.lower() for s in el.service}
+        self.others = set(el.federated) | set(el.canonical_user)
+
+    def grant(self, p: RequestPrincipal) -> int:
+        """How strongly this element names `p` (one of the *_GRANT strengths)."""
+        if self.any:
+            return DIRECT_GRANT
+        kind = p.kind
+        if kind is PrincipalKind.SERVICE:
+            return DIRECT_GRANT if p.arn.lower() in self.services else NO_GRANT
+        if kind is PrincipalKind.ANONYMOUS:
+            return NO_GRANT
+        best = NO_GRANT
+        if p.arn in self.arns or p.arn in self.others:
+            best = ROLE_GRANT if kind is PrincipalKind.ROLE else DIRECT_GRANT
+        elif p.unique_id and (
+            p.unique_id in self.arns or p.unique_id.split(":", 1)[0] in self.arns
+        ):
+            best = DIRECT_GRANT if kind is not PrincipalKind.ROLE else ROLE_GRANT
+        elif kind is PrincipalKind.ASSUMED_ROLE and p.role_arn and self._role_named(p.role_arn):
+            best = ROLE_GRANT
+        if best == NO_GRANT and kind is PrincipalKind.ROOT and p.account in self.accounts:
+            return DIRECT_GRANT  # naming the account names its root user directly
+        if best == NO_GRANT and p.account in self.accounts:
+            best = ACCOUNT_GRANT
+        return best
+
+    def _role_named(self, role_arn: str) -> bool:
+        if role_arn in self.arns:
+            return True
+        # A session ARN carries no role path: match role ARNs by account and final name.
+        acct_name = _role_key(role_arn)
+        return any(_role_key(a) == acct_name for a in self.arns if ":role/" in a)
+
+    def excludes(self, p: RequestPrincipal) -> bool:
+        """NotPrincipal: the caller is excluded only if every identity it has is listed."""
+        if self.any:
+            return True
+        kind = p.kind
+        if kind is PrincipalKind.SERVICE:
+            return p.arn.lower() in self.services
+        if kind is PrincipalKind.ANONYMOUS:
+            return False
+        if p.account not in self.accounts:
+            return False
+        if kind is PrincipalKind.ROOT:
+            return True
+        if kind is PrincipalKind.ASSUMED_ROLE:
+            return p.arn in self.arns and bool(p.role_arn) and self._role_named(p.role_arn or "")
+        return p.arn in self.arns
+
+
+def _role_key(arn: str) -> tuple[str, str]:
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return ("", arn)
+    return (parts[4], parts[5].rsplit("/", 1)[-1])
