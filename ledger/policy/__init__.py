@@ -8,6 +8,7 @@ from ledger.policy.compiled import (
     CompiledPolicy,
     CompiledStatement,
     PolicyCompiler,
+    StatementShape,
     compile_policy,
 )
 from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
@@ -15,6 +16,7 @@ from ledger.policy.document import PolicyDocument, PolicyType
 from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.matching import arn_match, wildcard_match
 from ledger.policy.parsing import parse_policy
+from ledger.policy.principals import NamedPrincipals
 from ledger.policy.request import TRUST_ACTIONS, Request, derived_context
 from ledger.policy.simulate import run_simulate, simulate_lines, simulate_scenario
 
@@ -26,6 +28,7 @@ __all__ = [
     "Decision",
     "EvalDecision",
     "MatchedStatement",
+    "NamedPrincipals",
     "PolicyCompiler",
     "PolicyDocument",
     "PolicyEntry",
@@ -34,6 +37,7 @@ __all__ = [
     "PrincipalKind",
     "Request",
     "RequestPrincipal",
+    "StatementShape",
     "arn_match",
     "compile_policy",
     "derived_context",

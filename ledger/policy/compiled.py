@@ -1,18 +1,22 @@
-"""Compiled policies: statements with their matchers built once, indexed by action, and their cache.
+"""Compiled policies: statements with their matchers built once, indexed by action, and what they cover.
 
-Built from validated documents only; never decides a request (that is the evaluator's job).
+Built from validated documents only and never decides a request; the analysis API (`shape`,
+`allow_statements_for`, `named_principals`, ...) answers questions about coverage, not access.
 """
 
 from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from ledger.policy.conditions import CompiledCondition, compile_conditions
 from ledger.policy.document import PolicyDocument, Statement
 from ledger.policy.errors import ValidationError
 from ledger.policy.matching import compile_arn_pattern, glob_regex, normalize_resource
-from ledger.policy.principals import PrincipalMatcher
+from ledger.policy.principals import NamedPrincipals, PrincipalMatcher
 from ledger.policy.request import Request
 from ledger.policy.variables import STAR, Template, VarRef, parse_template, resolve
 
@@ -21,16 +25,52 @@ __all__ = [
     "CompiledPolicy",
     "CompiledStatement",
     "PolicyCompiler",
+    "StatementShape",
     "compile_policy",
 ]
 
 _CANDIDATES_MAX = 2048
+_EVERY_SERVICE = frozenset({"*"})
+_NO_CONTEXT: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class StatementShape:
+    """What one statement covers, for analysis (pruning, explanations) without a request."""
+
+    index: int
+    sid: str | None
+    allows: bool
+    # No Resource element (trust policies), or "*" among its Resource patterns.
+    covers_every_resource: bool
+    # Some Resource/NotResource pattern holds a policy variable, resolved per request.
+    resource_uses_variables: bool
+    # Services its resource patterns can name, lower-cased; "*" when a pattern leaves the
+    # service open (a wildcard in the service field, NotResource, or every resource).
+    resource_services: frozenset[str]
+    # Context keys its conditions and variables read, as first written (as MissingContextValues).
+    condition_keys: tuple[str, ...]
+    # Its Principal element; None when it has none (identity policies, NotPrincipal).
+    principals: NamedPrincipals | None
+    excludes_principals: bool  # it has a NotPrincipal element
+
+
+def _resource_services(st: Statement) -> frozenset[str]:
+    if st.resource is None:
+        return _EVERY_SERVICE
+    services: set[str] = set()
+    for pattern in st.resource:
+        parts = pattern.split(":", 3)
+        service = parts[2].lower() if len(parts) > 3 else "*"
+        services.add("*" if "*" in service or "?" in service or "${" in service else service)
+    return frozenset(services)
 
 
 class CompiledStatement:
     """A statement ready for matching: resource and condition matchers built once."""
 
     __slots__ = (
+        "_shape",
         "allow",
         "cond_keys",
         "conditions",
@@ -44,10 +84,12 @@ class CompiledStatement:
         "res_regex",
         "res_templates",
         "sid",
+        "source",
     )
 
     def __init__(self, index: int, st: Statement, variables: bool) -> None:
         self.index = index
+        self.source = st
         self.sid = st.sid
         self.allow = st.effect == "Allow"
         self.effect = st.effect
@@ -95,23 +137,48 @@ class CompiledStatement:
         self.not_principal = (
             PrincipalMatcher(st.not_principal) if st.not_principal is not None else None
         )
+        self._shape: StatementShape | None = None
+
+    @property
+    def shape(self) -> StatementShape:
+        """What this statement covers (built on first use: only analysis needs it)."""
+        if self._shape is None:
+            self._shape = StatementShape(
+                index=self.index,
+                sid=self.sid,
+                allows=self.allow,
+                covers_every_resource=self.res_any,
+                resource_uses_variables=bool(self.res_templates),
+                resource_services=_EVERY_SERVICE if self.res_any else _resource_services(self.source),
+                condition_keys=tuple(name for _, name in self.cond_keys),
+                principals=self.principal.named if self.principal is not None else None,
+                excludes_principals=self.not_principal is not None,
+            )
+        return self._shape
 
     def matches_resource(self, req: Request) -> bool:
         """Whether its Resource/NotResource covers the request's resource (variables resolved
         from the request's context)."""
         if self.res_any:
             return True
-        hit = self._listed(req)
+        hit = self._listed(req.resource_norm, req.ctx)
         return not hit if self.res_not else hit
 
-    def _listed(self, req: Request) -> bool:
-        norm = req.resource_norm
+    def matches_arn(self, resource: str) -> bool:
+        """Whether its Resource/NotResource covers `resource` with no request context: a
+        policy variable takes its default value or makes its pattern match nothing."""
+        if self.res_any:
+            return True
+        hit = self._listed(normalize_resource(resource), _NO_CONTEXT)
+        return not hit if self.res_not else hit
+
+    def _listed(self, norm: str, ctx: Mapping[str, tuple[str, ...]]) -> bool:
         if norm in self.res_exact:
             return True
         if self.res_regex is not None and self.res_regex.fullmatch(norm) is not None:
             return True
         for tmpl in self.res_templates:
-            resolved = resolve(tmpl, req.ctx)
+            resolved = resolve(tmpl, ctx)
             if resolved is None:
                 continue  # a missing variable makes that pattern match nothing
             if resolved == STAR or compile_arn_pattern(resolved, True).fullmatch(norm):
@@ -126,6 +193,7 @@ class CompiledPolicy:
         "_by_prefix",
         "_cache",
         "_exact",
+        "_named",
         "_not",
         "_wild",
         "document",
@@ -152,6 +220,7 @@ class CompiledPolicy:
                 rx = re.compile("|".join(f"(?:{p})" for p in pats), re.DOTALL)
                 self._not.append((rx, i))
         self._cache: OrderedDict[str, tuple[CompiledStatement, ...]] = OrderedDict()
+        self._named: dict[str | None, NamedPrincipals] = {}
 
     def _index_action(self, a: str, i: int) -> None:
         if "*" not in a and "?" not in a:
@@ -185,6 +254,42 @@ class CompiledPolicy:
             self._cache.popitem(last=False)
         self._cache[action_lower] = result
         return result
+
+    # -----------------------------------------------------------------------------------------
+    # Analysis: what the policy could grant, for pruning; never a decision.
+
+    def allow_statements_for(self, action: str) -> tuple[CompiledStatement, ...]:
+        """The Allow statements whose Action/NotAction covers `action`, in document order."""
+        return tuple(st for st in self.candidates(action.lower()) if st.allow)
+
+    def unconditional_deny_everywhere(self, action: str) -> bool:
+        """Whether a Deny statement covers `action` on every resource with no condition and no
+        policy variable: wherever this policy applies, a request for the action is denied."""
+        return any(
+            not st.allow and st.res_any and not st.res_not and not st.cond_keys
+            and not st.conditions
+            for st in self.candidates(action.lower())
+        )
+
+    def named_principals(self, action: str | None = None) -> NamedPrincipals:
+        """Who the Allow statements name, together (those covering `action`, or all of them):
+        `everyone` when one of them has "*", NotPrincipal or no Principal element at all."""
+        key = action.lower() if action is not None else None
+        hit = self._named.get(key)
+        if hit is not None:
+            return hit
+        allows = self.statements if key is None else self.candidates(key)
+        out = NamedPrincipals()
+        for st in allows:
+            if not st.allow:
+                continue
+            named = st.principal.named if st.principal is not None else NamedPrincipals(everyone=True)
+            out = out.union(named)
+        if len(self._named) >= _CANDIDATES_MAX:
+            self._named.clear()
+        self._named[key] = out
+        return out
+
 
 class PolicyCompiler:
     """A bounded cache of compiled policies, owned by its caller, least recently used evicted.

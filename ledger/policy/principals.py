@@ -1,9 +1,11 @@
-"""Principal elements compiled for matching: how strongly a Principal or NotPrincipal names a caller.
+"""Principal elements compiled for matching: how strongly a Principal names a caller, and who it names.
 
 Pure set lookups on values validated by the parser; never resolves a name to an identity.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ledger.policy.arn import PrincipalKind, RequestPrincipal
 from ledger.policy.document import PrincipalElement
@@ -13,6 +15,7 @@ __all__ = [
     "DIRECT_GRANT",
     "NO_GRANT",
     "ROLE_GRANT",
+    "NamedPrincipals",
     "PrincipalMatcher",
 ]
 
@@ -23,10 +26,44 @@ ROLE_GRANT = 2  # names the role a session belongs to: still limited by boundary
 DIRECT_GRANT = 3  # names the user / session / "*" / service itself: not limited by implicit denies
 
 
-class PrincipalMatcher:
-    """Compiled Principal / NotPrincipal element."""
+@dataclass(frozen=True, slots=True)
+class NamedPrincipals:
+    """Who a Principal element (or the Allow statements of a policy together) names.
 
-    __slots__ = ("accounts", "any", "arns", "others", "services")
+    `everyone`: any caller may match (`"*"`, or, for a policy, an Allow statement with no
+    Principal element or with NotPrincipal); the sets still hold what is named explicitly.
+    """
+
+    everyone: bool = False
+    accounts: frozenset[str] = frozenset()  # 12-digit ids, written bare or as `:root` ARNs
+    arns: frozenset[str] = frozenset()  # other AWS principal ARNs, as written
+    unique_ids: frozenset[str] = frozenset()  # AIDA... / AROA... ids
+    federated: frozenset[str] = frozenset()  # identity providers (Federated)
+    canonical_users: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()  # lower-cased service principals
+
+    @property
+    def identifiers(self) -> frozenset[str]:
+        """Every value named other than accounts and services: ARNs, unique ids, providers."""
+        return self.arns | self.unique_ids | self.federated | self.canonical_users
+
+    def union(self, other: NamedPrincipals) -> NamedPrincipals:
+        """Both together (what a caller named by either may match)."""
+        return NamedPrincipals(
+            everyone=self.everyone or other.everyone,
+            accounts=self.accounts | other.accounts,
+            arns=self.arns | other.arns,
+            unique_ids=self.unique_ids | other.unique_ids,
+            federated=self.federated | other.federated,
+            canonical_users=self.canonical_users | other.canonical_users,
+            services=self.services | other.services,
+        )
+
+
+class PrincipalMatcher:
+    """Compiled Principal / NotPrincipal element; `named` says who it names, for analysis."""
+
+    __slots__ = ("accounts", "any", "arns", "named", "others", "services")
 
     def __init__(self, el: PrincipalElement) -> None:
         self.any = el.wildcard or "*" in el.aws
@@ -45,6 +82,15 @@ class PrincipalMatcher:
                 self.arns.add(v)
         self.services = {s.lower() for s in el.service}
         self.others = set(el.federated) | set(el.canonical_user)
+        self.named = NamedPrincipals(
+            everyone=self.any,
+            accounts=frozenset(self.accounts),
+            arns=frozenset(v for v in self.arns if v.startswith("arn:")),
+            unique_ids=frozenset(v for v in self.arns if not v.startswith("arn:")),
+            federated=frozenset(el.federated),
+            canonical_users=frozenset(el.canonical_user),
+            services=frozenset(self.services),
+        )
 
     def grant(self, p: RequestPrincipal) -> int:
         """How strongly this element names `p` (one of the *_GRANT strengths)."""
