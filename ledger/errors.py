@@ -2,35 +2,20 @@
 
 Framework errors (SQLAlchemy, psycopg, eventsourcing, pydantic) never escape: they are translated
 into these at the boundary, and the CLI turns each into one readable line and a non-zero exit.
+The root and the errors the policy engine raises live in `ledger.policy.errors` (the engine
+imports nothing outside its package); they are re-exported here and the hierarchy extends them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from ledger.policy import errors as _engine
 
-
-class LedgerError(Exception):
-    """Base of every error the ledger raises on purpose."""
-
-    code: str = "LedgerError"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"error": self.code, "message": self.message, **self.details}
-
-
-class ValidationError(LedgerError):
-    """Input that is malformed on its face: a bad ARN, a bad name, a bad document."""
-
-    code = "ValidationError"
-
-
-class InvalidArnError(ValidationError):
-    code = "InvalidArn"
+# Bound here (not merely imported) so they are this module's own public names under mypy --strict.
+LedgerError = _engine.LedgerError
+ValidationError = _engine.ValidationError
+InvalidArnError = _engine.InvalidArnError
+PolicyValidationError = _engine.PolicyValidationError
+ScenarioError = _engine.ScenarioError
 
 
 class InvalidNameError(ValidationError):
@@ -39,23 +24,6 @@ class InvalidNameError(ValidationError):
 
 class InvalidTimeError(ValidationError):
     code = "InvalidTime"
-
-
-class PolicyValidationError(ValidationError):
-    """A policy document that AWS would reject; `path` names the offending JSON element."""
-
-    code = "MalformedPolicyDocument"
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}" if path else reason, path=path, reason=reason)
-        self.path = path
-        self.reason = reason
-
-
-class ScenarioError(ValidationError):
-    """A `ledger simulate` scenario that cannot be evaluated as given."""
-
-    code = "InvalidScenario"
 
 
 class NotFoundError(LedgerError):

@@ -4,26 +4,32 @@ It never touches a database, clock, logger, network or file: callers pass everyt
 """
 
 from ledger.policy.arn import Arn, PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
-from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
-from ledger.policy.document import PolicyDocument, PolicyType, parse_policy
-from ledger.policy.evaluator import (
+from ledger.policy.compiled import (
     CompiledPolicy,
-    PolicyEntry,
-    PolicySet,
-    Request,
+    CompiledStatement,
+    PolicyCompiler,
+    StatementShape,
     compile_policy,
-    derived_context,
-    evaluate,
 )
+from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
+from ledger.policy.document import PolicyDocument, PolicyType
+from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.matching import arn_match, wildcard_match
+from ledger.policy.parsing import parse_policy
+from ledger.policy.principals import NamedPrincipals
+from ledger.policy.request import TRUST_ACTIONS, Request, derived_context
 from ledger.policy.simulate import run_simulate, simulate_lines, simulate_scenario
 
 __all__ = [
+    "TRUST_ACTIONS",
     "Arn",
     "CompiledPolicy",
+    "CompiledStatement",
     "Decision",
     "EvalDecision",
     "MatchedStatement",
+    "NamedPrincipals",
+    "PolicyCompiler",
     "PolicyDocument",
     "PolicyEntry",
     "PolicySet",
@@ -31,6 +37,7 @@ __all__ = [
     "PrincipalKind",
     "Request",
     "RequestPrincipal",
+    "StatementShape",
     "arn_match",
     "compile_policy",
     "derived_context",

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ledger.errors import InvalidArnError
+from ledger.policy.errors import InvalidArnError
 
 __all__ = ["Arn", "PrincipalKind", "RequestPrincipal", "parse_arn", "principal_from_arn"]
 

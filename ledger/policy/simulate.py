@@ -11,17 +11,13 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from ledger.errors import LedgerError, PolicyValidationError, ScenarioError
-from ledger.policy.arn import PrincipalKind, parse_arn, principal_from_arn
-from ledger.policy.document import PolicyType, parse_policy
-from ledger.policy.evaluator import (
-    _TRUST_ACTIONS,
-    PolicyEntry,
-    PolicySet,
-    Request,
-    compile_policy,
-    evaluate,
-)
+from ledger.policy.arn import PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
+from ledger.policy.compiled import compile_policy
+from ledger.policy.document import PolicyType
+from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError
+from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
+from ledger.policy.parsing import parse_policy
+from ledger.policy.request import TRUST_ACTIONS, Request
 
 __all__ = ["run_simulate", "simulate_lines", "simulate_scenario"]
 
@@ -62,8 +58,8 @@ def _list(sc: dict[str, Any], key: str) -> list[Any] | None:
     return v
 
 
-def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
-    """Turn a scenario object into (Request, PolicySet); ScenarioError/PolicyValidationError."""
+def _principal(sc: dict[str, Any]) -> RequestPrincipal:
+    """The caller, with the scenario's account and unique id filled in."""
     principal_text = sc.get("principal")
     if not isinstance(principal_text, str) or not principal_text:
         raise ScenarioError("principal: required, the caller's ARN or service principal")
@@ -81,7 +77,11 @@ def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
         principal = type(principal)(
             principal.arn, principal.kind, principal.account, unique_id, principal.role_arn
         )
+    return principal
 
+
+def _target(sc: dict[str, Any], principal: RequestPrincipal) -> tuple[str, str, str | None]:
+    """(action, resource, resource account) checked against each other."""
     action = sc.get("action")
     if not isinstance(action, str) or not _ACTION.match(action):
         raise ScenarioError('action: required, of the form "service:Action"')
@@ -108,7 +108,11 @@ def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
             )
     if resource_account is None:
         resource_account = principal.account
+    return action, resource, resource_account
 
+
+def _context(sc: dict[str, Any]) -> dict[str, Any]:
+    """The context as given, once every value is a string or a list of strings."""
     context = sc.get("context") or {}
     if not isinstance(context, dict):
         raise ScenarioError("context: must be an object of key -> string or list of strings")
@@ -118,7 +122,11 @@ def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
         )
         if not ok:
             raise ScenarioError(f"context.{key}: must be a string or a list of strings")
+    return context
 
+
+def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) -> PolicySet:
+    """Every policy of the scenario, parsed, compiled and labelled (in the scenario's order)."""
     id_type = (
         "role" if principal.kind in (PrincipalKind.ROLE, PrincipalKind.ASSUMED_ROLE) else "user"
     )
@@ -133,7 +141,7 @@ def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
     resource_entry = None
     rp = sc.get("resource_policy")
     if rp is not None:
-        rtype = PolicyType.TRUST if action.lower() in _TRUST_ACTIONS else PolicyType.RESOURCE
+        rtype = PolicyType.TRUST if action.lower() in TRUST_ACTIONS else PolicyType.RESOURCE
         resource_entry = PolicyEntry(
             compile_policy(_policy(rp, "resource_policy", rtype)), "resource_policy", "resource"
         )
@@ -180,8 +188,22 @@ def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
                     for j, d in enumerate(level)
                 ]
             )
-    request = Request(principal, action, resource, resource_account, context)
-    return request, PolicySet(identity, resource_entry, boundaries, session, scps)
+    return PolicySet(
+        identity=identity,
+        resource=resource_entry,
+        boundaries=boundaries,
+        session=session,
+        scps=scps,
+    )
+
+
+def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
+    """Turn a scenario object into (Request, PolicySet); ScenarioError/PolicyValidationError."""
+    principal = _principal(sc)
+    action, resource, resource_account = _target(sc, principal)
+    context = _context(sc)
+    policies = _policy_set(sc, principal, action)
+    return Request(principal, action, resource, resource_account, context), policies
 
 
 def _error_line(sid: Any, message: str) -> dict[str, Any]:

@@ -72,10 +72,6 @@ def parse_template(text: str, variables: bool) -> Template:
     return tuple(parts) if parts else ("",)
 
 
-def variable_keys(template: Template) -> list[str]:
-    return [p.key for p in template if isinstance(p, VarRef)]
-
-
 def resolve(template: Template, context: Mapping[str, tuple[str, ...]]) -> str | None:
     """Substitute variables (their values are literal text); None if a variable is missing.
 
