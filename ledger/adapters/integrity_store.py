@@ -17,14 +17,8 @@ from ledger.adapters.store import EVENTS_TABLE, EventStore
 from ledger.errors import LedgerError, ProofError, StoreError
 from ledger.integrity.checkpoint import DEFAULT_CHUNK_SIZE, Checkpoint, CheckpointBuilder
 from ledger.integrity.leaves import Record
-from ledger.integrity.verify import (
-    InclusionProof,
-    LogTree,
-    VerificationReport,
-    build_log_tree,
-    prove_inclusion,
-    verify_log,
-)
+from ledger.integrity.logtree import InclusionProof, LogTree, build_log_tree, prove_inclusion
+from ledger.integrity.verify import VerificationReport, verify_log
 
 __all__ = [
     "checkpoint_store",
