@@ -1,5 +1,6 @@
 """The IAM calls of CloudTrail as ledger facts: users, groups, roles, trust and managed policies,
-attachments, inline policies, boundaries, identity providers, credentials and tags. Pure.
+attachments, inline policies, boundaries, identity providers, credentials and tags.
+Pure: never stores or logs, and never copies a password or secret key into an event.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The MediaConvert calls of CloudTrail as ledger facts: a job, its creator, the service role it
-was passed, its queue, inputs and S3 destinations. Pure.
+was passed, its queue, inputs and S3 destinations. Pure: never stores or logs.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The S3 calls of CloudTrail as ledger facts: buckets, bucket policies, Object Ownership settings,
-and objects written (with the job that wrote them and who owns them as a result). Pure.
+and objects written (with the job that wrote them and who owns them as a result).
+Pure: never stores or logs; an owner it cannot be sure of is recorded as unknown, never guessed.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The STS calls of CloudTrail as ledger facts: role sessions (plain, SAML, web identity, service,
-chained) and federation tokens, each tied to its credentials' access key id. Pure.
+chained) and federation tokens, each tied to its credentials' access key id.
+Pure: never stores or logs, and never copies a secret key or session token into an event.
 """
 
 from __future__ import annotations
