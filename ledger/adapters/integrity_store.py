@@ -1,7 +1,8 @@
-"""Reads the stored event log as raw records for the pure tamper-evidence core (one snapshot).
+"""The adapter between the event store and the pure integrity code (`ledger.integrity`): it reads
+the stored log as raw records, from one snapshot, for checkpoints, verification and proofs.
 
-The only non-pure module of `ledger.integrity`: it reads the store but never writes it, and never
-decodes events (a tampered state must reach the hashes byte for byte, even if it is not JSON).
+It reads the store but never writes it, and never decodes events (a tampered state must reach the
+hashes byte for byte, even if it is not JSON); the hashing and checking stay in `ledger.integrity`.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ from ledger.adapters.store import EVENTS_TABLE, EventStore
 from ledger.errors import LedgerError, ProofError, StoreError
 from ledger.integrity.checkpoint import DEFAULT_CHUNK_SIZE, Checkpoint, CheckpointBuilder
 from ledger.integrity.leaves import Record
-from ledger.integrity.verify import (
-    InclusionProof,
-    LogTree,
-    VerificationReport,
-    build_log_tree,
-    prove_inclusion,
-    verify_log,
-)
+from ledger.integrity.logtree import InclusionProof, LogTree, build_log_tree, prove_inclusion
+from ledger.integrity.verify import VerificationReport, verify_log
 
 __all__ = [
     "checkpoint_store",

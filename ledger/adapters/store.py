@@ -1,7 +1,14 @@
 """Persistence of the event log on eventsourcing's built-in SQLite and PostgreSQL recorders.
 
-The recorders are extended only at their documented hook (`_insert_events`, as eventsourcing's own
-ProcessRecorder does for tracking) to record source ids in the same transaction as the events.
+Append-only: it never updates or deletes a stored event; source ids go in with the events, in one
+transaction. The recorder subclasses override more than eventsourcing's `_insert_events` hook
+(which its own ProcessRecorder extends for tracking), so they are pinned to eventsourcing 9.5.x:
+- SQLite: `construct_create_table_statements` adds the source-key table, and `_insert_events` is
+  replaced (one executemany instead of row-by-row inserts; positions from `last_insert_rowid()`).
+- PostgreSQL: `__init__` adds the source-key table's DDL, `_insert_events` extends the hook with
+  the source keys, and `insert_events` itself is overridden: batches over `_PIPELINED_BATCH`
+  events skip psycopg's pipeline mode (and eventsourcing's retry decorator and database-function
+  path) and call the private `_insert_stored_events` and `_fetch_ids_after_insert_events`.
 """
 
 from __future__ import annotations

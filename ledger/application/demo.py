@@ -19,6 +19,7 @@ OUTPUT_BUCKET = "archive-media-out"
 INPUT_BUCKET = "media-in-111122223333"
 ROLE_ARN = f"arn:aws:iam::{MEDIA}:role/MediaConvertRole"
 SUBMIT_POLICY_ARN = f"arn:aws:iam::{MEDIA}:policy/MediaConvertSubmitJobs"
+ADMIN_ARN = f"arn:aws:iam::{MEDIA}:user/admin"
 
 MEDIACONVERT_TRUST = {
     "Version": "2012-10-17",
@@ -130,7 +131,7 @@ class StoryFacts:
     job_arn: str = ""
     first_output: str = ""
     second_output: str = ""
-    admin_arn: str = f"arn:aws:iam::{MEDIA}:user/admin"
+    admin_arn: str = ADMIN_ARN
     alice_arn: str = f"arn:aws:iam::{MEDIA}:user/alice"
     bob_arn: str = f"arn:aws:iam::{MEDIA}:user/bob"
 
@@ -139,41 +140,58 @@ def record_story(ledger: Ledger) -> StoryFacts:
     """Record the guide's story: two accounts, an administrator granting and later revoking,
     users in a group, a service role passed to a job, and outputs written into the other
     account's bucket under its bucket policy and Object Ownership setting."""
-    admin = f"arn:aws:iam::{MEDIA}:user/admin"
+    _record_accounts_and_buckets(ledger)
+    _record_media_team(ledger)
+    job, first, second = _record_job_and_outputs(ledger)
+    # ... and revokes it for bob on 2024-03-15, while the archive account takes every object.
+    ledger.remove_user_from_group(MEDIA, "bob", "video-editors", at="2024-03-15T10:00:00Z", actor=ADMIN_ARN)
+    ledger.put_bucket_ownership_controls(OUTPUT_BUCKET, "BucketOwnerEnforced", at="2024-03-18T10:00:00Z")
+    _record_observed_calls(ledger)
+    return StoryFacts(job_arn=job.job_arn, first_output=first.object_arn, second_output=second.object_arn)
+
+
+def _record_accounts_and_buckets(ledger: Ledger) -> None:
+    """Both accounts, the media account's administrator, the buckets and the archive's reader."""
     ledger.create_account(MEDIA, "media-production", at="2024-01-02T09:00:00Z")
     ledger.create_account(ARCHIVE, "media-archive", at="2024-01-02T09:05:00Z")
     ledger.create_user(MEDIA, "admin", at="2024-01-02T10:00:00Z")
     ledger.put_user_policy(MEDIA, "admin", "AdministratorAccess", ADMIN, at="2024-01-02T10:01:00Z")
     ledger.set_login_profile(MEDIA, "admin", "correct horse battery", at="2024-01-02T10:02:00Z")
     ledger.create_bucket(
-        MEDIA, INPUT_BUCKET, object_ownership="BucketOwnerEnforced", at="2024-01-03T09:00:00Z", actor=admin
+        MEDIA, INPUT_BUCKET, object_ownership="BucketOwnerEnforced", at="2024-01-03T09:00:00Z", actor=ADMIN_ARN
     )
     ledger.create_bucket(ARCHIVE, OUTPUT_BUCKET, object_ownership="BucketOwnerPreferred", at="2024-01-03T09:30:00Z")
     ledger.put_bucket_policy(OUTPUT_BUCKET, CROSS_ACCOUNT_BUCKET_POLICY, at="2024-01-03T09:31:00Z")
     ledger.create_user(ARCHIVE, "librarian", at="2024-01-03T09:40:00Z")
     ledger.put_user_policy(ARCHIVE, "librarian", "ReadArchive", ARCHIVE_READERS, at="2024-01-03T09:41:00Z")
 
+
+def _record_media_team(ledger: Ledger) -> None:
+    """The service role, the job-submission policy, the editors' group and its two users."""
     ledger.create_role(
         MEDIA,
         "MediaConvertRole",
         MEDIACONVERT_TRUST,
         at="2024-01-04T09:00:00Z",
-        actor=admin,
+        actor=ADMIN_ARN,
         description="Service role MediaConvert assumes to read inputs and write outputs",
     )
     ledger.put_role_policy(
-        MEDIA, "MediaConvertRole", "S3Access", ROLE_S3_ACCESS, at="2024-01-04T09:01:00Z", actor=admin
+        MEDIA, "MediaConvertRole", "S3Access", ROLE_S3_ACCESS, at="2024-01-04T09:01:00Z", actor=ADMIN_ARN
     )
-    ledger.create_policy(MEDIA, "MediaConvertSubmitJobs", SUBMIT_JOBS, at="2024-01-04T09:02:00Z", actor=admin)
-    ledger.create_group(MEDIA, "video-editors", at="2024-01-04T09:03:00Z", actor=admin)
-    ledger.create_user(MEDIA, "alice", at="2024-01-05T09:00:00Z", actor=admin)
-    ledger.create_user(MEDIA, "bob", at="2024-01-05T09:01:00Z", actor=admin)
-    ledger.create_access_key(MEDIA, "alice", at="2024-01-05T09:02:00Z", actor=admin)
-    ledger.add_user_to_group(MEDIA, "alice", "video-editors", at="2024-01-05T09:03:00Z", actor=admin)
-    ledger.add_user_to_group(MEDIA, "bob", "video-editors", at="2024-01-05T09:04:00Z", actor=admin)
+    ledger.create_policy(MEDIA, "MediaConvertSubmitJobs", SUBMIT_JOBS, at="2024-01-04T09:02:00Z", actor=ADMIN_ARN)
+    ledger.create_group(MEDIA, "video-editors", at="2024-01-04T09:03:00Z", actor=ADMIN_ARN)
+    ledger.create_user(MEDIA, "alice", at="2024-01-05T09:00:00Z", actor=ADMIN_ARN)
+    ledger.create_user(MEDIA, "bob", at="2024-01-05T09:01:00Z", actor=ADMIN_ARN)
+    ledger.create_access_key(MEDIA, "alice", at="2024-01-05T09:02:00Z", actor=ADMIN_ARN)
+    ledger.add_user_to_group(MEDIA, "alice", "video-editors", at="2024-01-05T09:03:00Z", actor=ADMIN_ARN)
+    ledger.add_user_to_group(MEDIA, "bob", "video-editors", at="2024-01-05T09:04:00Z", actor=ADMIN_ARN)
     # The administrator grants job submission to the group on 2024-02-26 ...
-    ledger.attach_group_policy(MEDIA, "video-editors", SUBMIT_POLICY_ARN, at="2024-02-26T10:00:00Z", actor=admin)
+    ledger.attach_group_policy(MEDIA, "video-editors", SUBMIT_POLICY_ARN, at="2024-02-26T10:00:00Z", actor=ADMIN_ARN)
 
+
+def _record_job_and_outputs(ledger: Ledger) -> tuple[ev.JobCreated, ev.OutputWritten, ev.OutputWritten]:
+    """alice's job, MediaConvert's session on the passed role, and the two outputs it wrote."""
     job = ledger.create_job(
         MEDIA,
         f"arn:aws:iam::{MEDIA}:user/alice",
@@ -206,13 +224,13 @@ def record_story(ledger: Ledger) -> StoryFacts:
         acl=None,
         at="2024-03-01T14:09:30Z",
     )[0]
+    assert isinstance(first, ev.OutputWritten) and isinstance(second, ev.OutputWritten)
+    return job, first, second
 
-    # ... and revokes it for bob on 2024-03-15, while the archive account takes every object.
-    ledger.remove_user_from_group(MEDIA, "bob", "video-editors", at="2024-03-15T10:00:00Z", actor=admin)
-    ledger.put_bucket_ownership_controls(OUTPUT_BUCKET, "BucketOwnerEnforced", at="2024-03-18T10:00:00Z")
 
-    # CloudTrail later shows what was *done*: alice's CreateJob (allowed) and bob's attempt after
-    # the revocation (denied by AWS).
+def _record_observed_calls(ledger: Ledger) -> None:
+    """CloudTrail later shows what was *done*: alice's CreateJob (allowed) and bob's attempt after
+    the revocation (denied by AWS)."""
     ledger.record(
         [
             _observed(
@@ -233,14 +251,10 @@ def record_story(ledger: Ledger) -> StoryFacts:
             ),
         ]
     )
-    assert isinstance(first, ev.OutputWritten) and isinstance(second, ev.OutputWritten)
-    return StoryFacts(job_arn=job.job_arn, first_output=first.object_arn, second_output=second.object_arn)
 
 
 def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
     """The answers to the five questions of the design brief, each with its explanation."""
-    from ledger.adapters.integrity_store import checkpoint_store, prove_store, verify_store
-
     first = facts.first_output
     who = ledger.who_can("s3:PutObject", first, at=facts.while_granted, paths=True)
     changes = ledger.diff(facts.while_granted, facts.after_revoke)
@@ -252,11 +266,22 @@ def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
         }
         for key, obj in (("first_output", facts.first_output), ("second_output", facts.second_output))
     }
-    could_vs_did = []
+    return {
+        "q1_who_could_write_the_output": who,
+        "q2_what_changed": changes,
+        "q3_lineage_and_owner": {"lineage": lineage, "owners": owners},
+        "q4_could_vs_did": _could_vs_did(ledger),
+        "q5_past_decision_and_proof": _past_decision_and_proof(ledger, facts),
+    }
+
+
+def _could_vs_did(ledger: Ledger) -> list[dict[str, Any]]:
+    """Each observed call, what AWS said, and which grant (if any) the ledger says authorised it."""
+    answers = []
     for event in ledger.events():
         if isinstance(event, ev.AccessObserved):
             decision = ledger.can(event.principal_arn, event.action, event.resource, at=event.occurred_at)
-            could_vs_did.append(
+            answers.append(
                 {
                     "call": {
                         "principal": event.principal_arn,
@@ -270,8 +295,15 @@ def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
                     "authorised_by": decision.to_dict()["MatchedStatements"],
                 }
             )
-    past = ledger.can(facts.bob_arn, "mediaconvert:CreateJob", "*", at=facts.while_granted)
-    used = past.to_dict()
+    return answers
+
+
+def _past_decision_and_proof(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
+    """bob's past CreateJob decision, inclusion proofs of the events it rests on, and the whole
+    log verified against a fresh checkpoint."""
+    from ledger.adapters.integrity_store import checkpoint_store, prove_store, verify_store
+
+    used = ledger.can(facts.bob_arn, "mediaconvert:CreateJob", "*", at=facts.while_granted).to_dict()
     checkpoint, _ = checkpoint_store(ledger.store)
     proofs = []
     for statement in used["MatchedStatements"]:
@@ -299,15 +331,9 @@ def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
             )
     report = verify_store(ledger.store, [checkpoint])
     return {
-        "q1_who_could_write_the_output": who,
-        "q2_what_changed": changes,
-        "q3_lineage_and_owner": {"lineage": lineage, "owners": owners},
-        "q4_could_vs_did": could_vs_did,
-        "q5_past_decision_and_proof": {
-            "decision": used,
-            "checkpoint": {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},
-            "inclusion_proofs": proofs,
-            "log_verified": report.ok,
-            "verify_reason": report.reason,
-        },
+        "decision": used,
+        "checkpoint": {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},
+        "inclusion_proofs": proofs,
+        "log_verified": report.ok,
+        "verify_reason": report.reason,
     }

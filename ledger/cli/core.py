@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.rule import Rule
 from rich.table import Table
 
 from ledger.cli.app import app, console, emit_json, open_ledger, wants_json
@@ -154,9 +155,14 @@ def _step(step: dict[str, Any]) -> str:
 
 def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
     """The five questions of the design brief, answered as tables a person can read."""
-    from rich.rule import Rule
+    _print_who_could(facts, answers["q1_who_could_write_the_output"])
+    _print_changes(answers["q2_what_changed"])
+    _print_lineage_and_owners(answers["q3_lineage_and_owner"])
+    _print_could_vs_did(answers["q4_could_vs_did"])
+    _print_decision_and_proof(facts, answers["q5_past_decision_and_proof"])
 
-    who = answers["q1_who_could_write_the_output"]
+
+def _print_who_could(facts: Any, who: dict[str, Any]) -> None:
     console.print(Rule(f"1. Who could s3:PutObject {facts.first_output} at {facts.while_granted}, and how?"))
     table = Table(header_style="bold")
     for column in ("principal", "decision", "path", "granted by (event)"):
@@ -170,7 +176,8 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
         table.add_row(entry["principal"], decision, path, "\n".join(grants))
     console.print(table)
 
-    changes = answers["q2_what_changed"]
+
+def _print_changes(changes: dict[str, Any]) -> None:
     console.print(Rule(f"2. Effective access gained and lost between {changes['t1']} and {changes['t2']}"))
     table = Table(header_style="bold")
     for column in ("change", "principal", "action", "resource", "caused by"):
@@ -181,7 +188,9 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
             table.add_row(kind, item["principal"], item["action"], item["resource"], causes)
     console.print(table)
 
-    lineage = answers["q3_lineage_and_owner"]["lineage"]
+
+def _print_lineage_and_owners(answer: dict[str, Any]) -> None:
+    lineage = answer["lineage"]
     job = lineage.get("job") or {}
     console.print(Rule("3. Who produced the output, who owns it, and why"))
     console.print(
@@ -192,16 +201,18 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
     table = Table(header_style="bold")
     for column in ("object", "when", "owner account", "why"):
         table.add_column(column, overflow="fold")
-    for key, by_time in answers["q3_lineage_and_owner"]["owners"].items():
+    for key, by_time in answer["owners"].items():
         for when, owner in by_time.items():
             table.add_row(key.replace("_", " "), when, owner["owner_account"], owner["reason"])
     console.print(table)
 
+
+def _print_could_vs_did(calls: list[dict[str, Any]]) -> None:
     console.print(Rule("4. Could vs did: which grant authorised each observed call"))
     table = Table(header_style="bold")
     for column in ("call (CloudTrail)", "AWS said", "ledger says", "authorised by"):
         table.add_column(column, overflow="fold")
-    for item in answers["q4_could_vs_did"]:
+    for item in calls:
         call = item["call"]
         table.add_row(
             f"{call['at'][:16]} {call['principal'].rsplit(':', 1)[-1]} {call['action']}",
@@ -211,7 +222,8 @@ def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
         )
     console.print(table)
 
-    proof = answers["q5_past_decision_and_proof"]
+
+def _print_decision_and_proof(facts: Any, proof: dict[str, Any]) -> None:
     console.print(Rule(f"5. The state bob's CreateJob decision used at {facts.while_granted}, and proof"))
     console.print(f"decision: {proof['decision']['EvalDecision']}")
     for statement in proof["decision"]["MatchedStatements"]:

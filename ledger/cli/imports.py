@@ -5,13 +5,13 @@ Thin: parse options, show progress and summaries; all the work is in `ledger.app
 
 from __future__ import annotations
 
-from typing import Any
+import time
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ledger.application.importing.runner import ImportSummary, import_cloudtrail, import_snapshot
+from ledger.application.importing.runner import ImportProgress, ImportSummary, import_cloudtrail, import_snapshot
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
 
 import_app = typer.Typer(no_args_is_help=True, help="Import real AWS history (CloudTrail, IAM snapshots).")
@@ -58,20 +58,23 @@ def cloudtrail_command(
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console) as bar:
                 task = bar.add_task("scanning", total=None, rate="")
-                started: dict[str, Any] = {}
-
-                def progress(phase: str, files: int, records: int) -> None:
-                    import time
-
-                    now = time.perf_counter()
-                    started.setdefault(phase, now)
-                    elapsed = max(now - started[phase], 1e-6)
-                    bar.update(task, description="scanning files" if phase == "scan" else "importing",
-                               completed=files, rate=f"{records / elapsed:,.0f} records/s" if records else "")
-
-                summary = import_cloudtrail(ledger, paths, progress=progress)
+                summary = import_cloudtrail(ledger, paths, progress=_bar_progress(bar, task))
                 bar.update(task, total=summary.files)
     _report(summary, json_flag)
+
+
+def _bar_progress(bar: Progress, task: TaskID) -> ImportProgress:
+    """The importer's progress callback, drawn on `bar` (files done, records/s of the phase)."""
+    started: dict[str, float] = {}
+
+    def progress(phase: str, files: int, records: int) -> None:
+        now = time.perf_counter()
+        started.setdefault(phase, now)
+        elapsed = max(now - started[phase], 1e-6)
+        bar.update(task, description="scanning files" if phase == "scan" else "importing",
+                   completed=files, rate=f"{records / elapsed:,.0f} records/s" if records else "")
+
+    return progress
 
 
 @import_app.command("snapshot")

@@ -20,6 +20,15 @@ from ledger.integrity.checkpoint import (
     write_leaf_manifest,
 )
 from ledger.integrity.leaves import Record, encode_record, record_leaf_hash
+from ledger.integrity.logtree import (
+    ConsistencyProof,
+    InclusionProof,
+    LogIssue,
+    LogTree,
+    build_log_tree,
+    prove_consistency,
+    prove_inclusion,
+)
 from ledger.integrity.merkle import (
     EMPTY_ROOT,
     MerkleAccumulator,
@@ -32,19 +41,7 @@ from ledger.integrity.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from ledger.integrity.verify import (
-    CheckpointCheck,
-    ConsistencyCheck,
-    ConsistencyProof,
-    InclusionProof,
-    LogIssue,
-    LogTree,
-    VerificationReport,
-    build_log_tree,
-    prove_consistency,
-    prove_inclusion,
-    verify_log,
-)
+from ledger.integrity.verify import CheckpointCheck, ConsistencyCheck, VerificationReport, verify_log
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",

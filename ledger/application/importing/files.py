@@ -9,7 +9,6 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -138,8 +137,3 @@ def _check_record(record: Any, number: int, path: Path) -> None:
     for key in ("userIdentity", "requestParameters", "responseElements"):
         if record.get(key) is not None and not isinstance(record[key], dict):
             raise ImportFormatError(f"record {number}: {key} is not an object", path=str(path))
-
-
-def event_time(record: dict[str, Any]) -> datetime:
-    at: datetime = record["_at"]
-    return at

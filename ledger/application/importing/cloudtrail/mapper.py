@@ -1,0 +1,59 @@
+"""The second pass: one CloudTrail record becomes its ledger facts (the state changes its service
+handler finds, then the observed call itself). Pure: reads an `ImportIndex`, never stores or logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.application.importing.cloudtrail import iam, mediaconvert, s3, sts
+from ledger.application.importing.cloudtrail.call import Call
+from ledger.application.importing.cloudtrail.records import NotUnderstood, caller_arn, kind_of, record_account
+from ledger.application.importing.index import ImportIndex
+from ledger.domain import events as ev
+
+_HANDLERS: dict[tuple[str, str], Callable[[Call], None]] = {
+    (service, name): handler
+    for service, handlers in (("iam", iam.HANDLERS), ("sts", sts.HANDLERS), ("s3", s3.HANDLERS),
+                              ("mediaconvert", mediaconvert.HANDLERS))
+    for name, handler in handlers.items()
+}
+
+
+@dataclass
+class Mapped:
+    events: list[ev.LedgerEvent] = field(default_factory=list)
+    skipped: str | None = None  # "eventSource:eventName" when the record was not understood
+    reason: str | None = None
+
+
+class Mapper:
+    """Second pass: one record → its facts. Emits placeholder creations (and `AccountCreated`)
+    for entities the ledger has never seen, once each, at their first reference in the import."""
+
+    def __init__(self, index: ImportIndex, recorded_at: datetime | None = None) -> None:
+        self.index = index
+        self.recorded_at = recorded_at or datetime.now(UTC)
+
+    def map(self, record: dict[str, Any]) -> Mapped:
+        """The facts of one record (state changes, then the observed call), or why it was skipped."""
+        identity = record.get("userIdentity") or {}
+        principal = caller_arn(identity)
+        account = record_account(record)
+        if principal is None or account is None:
+            return Mapped(skipped=kind_of(record), reason="no identifiable caller")
+        call = Call(self.index, self.recorded_at, record, account, principal)
+        try:
+            if not record.get("errorCode"):
+                handler = _HANDLERS.get((call.service, call.name))
+                if handler is not None:
+                    handler(call)
+            call.observed()
+        except NotUnderstood as why:
+            return Mapped(skipped=kind_of(record), reason=str(why))
+        except (KeyError, TypeError, ValueError, AttributeError) as why:
+            return Mapped(skipped=kind_of(record), reason=f"malformed record ({type(why).__name__})")
+        return Mapped(events=call.events)
