@@ -12,6 +12,7 @@ from ledger.application.enforcement import Permission, required_permissions
 from ledger.domain import events as ev
 from ledger.domain import handlers as cmd
 from ledger.domain.state import AccountState
+from ledger.errors import NotFoundError, PrincipalNotFoundError
 
 A = "111122223333"
 T = datetime(2024, 3, 1, 14, 0, tzinfo=UTC)
@@ -109,6 +110,19 @@ class TestHandlersArePure:
 
 
 class TestCallerResolution:
+    def test_an_unknown_caller_user_is_a_missing_principal(self) -> None:
+        """A caller ARN naming no user raises PrincipalNotFoundError, still a NotFoundError."""
+        with pytest.raises(PrincipalNotFoundError) as missing:
+            cmd.resolve_caller(account_with_user_and_role(), f"arn:aws:iam::{A}:user/ghost")
+        assert (f"user 'ghost' does not exist in account {A}", True) == (
+            missing.value.message, isinstance(missing.value, NotFoundError))
+
+    def test_a_session_never_issued_is_a_missing_principal(self) -> None:
+        """A session ARN with no recorded session raises PrincipalNotFoundError."""
+        arn = f"arn:aws:sts::{A}:assumed-role/R/never"
+        with pytest.raises(PrincipalNotFoundError, match="was issued"):
+            cmd.resolve_caller(account_with_user_and_role(), arn)
+
     def test_a_chained_caller_carries_its_parent_session(self) -> None:
         """Calling from a role session makes the new session a chained one."""
         state = account_with_user_and_role()

@@ -28,7 +28,7 @@ from ledger.domain.handlers.core import (
     validate_policy,
 )
 from ledger.domain.state import AccountState, resulting_owner
-from ledger.errors import NotFoundError, ValidationError
+from ledger.errors import NotFoundError, PrincipalNotFoundError, ValidationError
 from ledger.policy.arn import Arn
 
 FEDERATED_ASSUMPTIONS = frozenset({"AssumeRoleWithSAML", "AssumeRoleWithWebIdentity"})
@@ -63,22 +63,22 @@ def is_service_principal(caller_arn: str) -> bool:
 
 def resolve_caller(state: AccountState, caller_arn: str) -> Caller:
     """The root user, user, role or newest session that `caller_arn` names in `state`, its own
-    account."""
+    account; an unknown one raises `PrincipalNotFoundError`."""
     arn = names.parse_arn(caller_arn)
     require_account(state)
     name = arn.resource.rsplit("/", 1)[-1]
     if arn.service == "iam" and arn.resource == "root":
         return Caller(arn.account, arn.account)
     if arn.service == "iam" and arn.resource.startswith("user/"):
-        user = found(state.user_by_name(name), "user", name, state)
+        user = found(state.user_by_name(name), "user", name, state, PrincipalNotFoundError)
         return Caller(arn.account, user.user_id)
     if arn.service == "sts" and arn.resource.startswith("assumed-role/"):
         session = state.latest_session(caller_arn)
         if session is None:
-            raise NotFoundError(f"no session {caller_arn} was issued", entity=caller_arn)
+            raise PrincipalNotFoundError(f"no session {caller_arn} was issued", entity=caller_arn)
         return Caller(arn.account, session.role_id, session.session_id)
     if arn.service == "iam" and arn.resource.startswith("role/"):
-        role = found(state.role_by_name(name), "role", name, state)
+        role = found(state.role_by_name(name), "role", name, state, PrincipalNotFoundError)
         return Caller(arn.account, role.role_id)
     raise ValidationError(f"{caller_arn} cannot assume a role")
 
