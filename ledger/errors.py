@@ -35,6 +35,8 @@ class AccountNotFoundError(NotFoundError):
 
 
 class PrincipalNotFoundError(NotFoundError):
+    """The user, role or role session a command names as its caller does not exist."""
+
     code = "NoSuchPrincipal"
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ledger.timeaxis import utc
 
 Source = Literal["api", "cloudtrail", "snapshot"]
-PrincipalKind = Literal["user", "group", "role"]
+HolderKind = Literal["user", "group", "role"]  # who holds policies (the policy engine's PrincipalKind: who calls)
 BoundaryHolderKind = Literal["user", "role"]
 ObjectOwnership = Literal["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]
 ProviderType = Literal["SAML", "OIDC"]
@@ -278,7 +278,7 @@ class DefaultPolicyVersionSet(LedgerEvent):
 
 
 class PolicyAttached(LedgerEvent):
-    principal_kind: PrincipalKind
+    principal_kind: HolderKind
     principal_id: str
     principal_arn: str
     policy_id: str
@@ -286,7 +286,7 @@ class PolicyAttached(LedgerEvent):
 
 
 class PolicyDetached(LedgerEvent):
-    principal_kind: PrincipalKind
+    principal_kind: HolderKind
     principal_id: str
     principal_arn: str
     policy_id: str
@@ -294,7 +294,7 @@ class PolicyDetached(LedgerEvent):
 
 
 class InlinePolicyPut(LedgerEvent):
-    principal_kind: PrincipalKind
+    principal_kind: HolderKind
     principal_id: str
     principal_arn: str
     policy_name: str
@@ -302,7 +302,7 @@ class InlinePolicyPut(LedgerEvent):
 
 
 class InlinePolicyDeleted(LedgerEvent):
-    principal_kind: PrincipalKind
+    principal_kind: HolderKind
     principal_id: str
     principal_arn: str
     policy_name: str

@@ -1,12 +1,15 @@
-"""Validation of AWS identifiers (account ids, IAM names and paths, bucket names) and ARN builders.
+"""Validation of AWS identifiers (account ids, IAM names and paths, bucket names), ARN builders,
+and the generators of fresh ids and secrets.
 
-Pure functions; they raise typed `ValidationError`s and never touch storage.
+The validators and builders are pure and raise typed `ValidationError`s; the `new_*` generators
+draw randomness, so only the application calls them (handlers take their results as arguments).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 
 from ledger.errors import InvalidArnError, InvalidNameError
 from ledger.policy.arn import Arn
@@ -25,6 +28,10 @@ def check_account_id(account_id: str) -> str:
     if not isinstance(account_id, str) or not _ACCOUNT.match(account_id):
         raise InvalidNameError(f"invalid account id {account_id!r}: must be 12 digits", value=account_id)
     return account_id
+
+
+def is_account_id(text: str) -> bool:
+    return len(text) == 12 and text.isdigit()
 
 
 def check_iam_name(kind: str, name: str) -> str:
@@ -93,6 +100,20 @@ def new_unique_id(prefix: str) -> str:
 
 def new_access_key_id(temporary: bool = False) -> str:
     return ("ASIA" if temporary else "AKIA") + "".join(secrets.choice(_UNIQUE_ID_ALPHABET) for _ in range(16))
+
+
+def new_secret_access_key() -> str:
+    return secrets.token_urlsafe(30)[:40]
+
+
+def new_session_suffix() -> str:
+    """The random tail that keeps two sessions of the same role and name apart."""
+    return secrets.token_hex(6)
+
+
+def new_job_id(created_at: datetime) -> str:
+    """A MediaConvert-style job id: creation time in milliseconds and a random tail."""
+    return f"{int(created_at.timestamp() * 1000)}-{secrets.token_hex(3)}"
 
 
 UNIQUE_ID_PREFIX = {"user": "AIDA", "group": "AGPA", "role": "AROA", "policy": "ANPA"}

@@ -7,101 +7,25 @@ never raises. Only the command handlers in `ledger.domain.handlers` reject anyth
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import singledispatch
 from typing import Any
 
 from ledger.domain import events as ev
+from ledger.domain.entities import (
+    Bucket,
+    Group,
+    IdentityProvider,
+    Job,
+    ManagedPolicy,
+    Role,
+    Session,
+    User,
+)
 
-
-@dataclass
-class User:
-    user_id: str
-    name: str
-    path: str
-    arn: str
-    login_profile: bool = False
-    access_keys: dict[str, bool] = field(default_factory=dict)  # key id -> active
-    groups: set[str] = field(default_factory=set)
-    managed: dict[str, str] = field(default_factory=dict)  # policy id -> arn
-    inline: dict[str, dict[str, Any]] = field(default_factory=dict)
-    boundary: str | None = None  # policy arn
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Group:
-    group_id: str
-    name: str
-    path: str
-    arn: str
-    members: set[str] = field(default_factory=set)
-    managed: dict[str, str] = field(default_factory=dict)
-    inline: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass
-class Role:
-    role_id: str
-    name: str
-    path: str
-    arn: str
-    trust_policy: dict[str, Any]
-    max_session_duration: int = 3600
-    managed: dict[str, str] = field(default_factory=dict)
-    inline: dict[str, dict[str, Any]] = field(default_factory=dict)
-    boundary: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    revoked_before: datetime | None = None
-
-
-@dataclass
-class ManagedPolicy:
-    policy_id: str
-    name: str
-    path: str
-    arn: str
-    aws_managed: bool
-    versions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    default_version: str = "v1"
-    next_version: int = 2
-    attachments: set[tuple[str, str]] = field(default_factory=set)  # (kind, principal id)
-    boundary_of: set[tuple[str, str]] = field(default_factory=set)
-
-
-@dataclass
-class Bucket:
-    name: str
-    arn: str
-    region: str
-    object_ownership: str
-    policy: dict[str, Any] | None = None
-
-
-@dataclass
-class Session:
-    session_id: str
-    role_id: str | None
-    arn: str
-    issued_at: datetime
-    expires_at: datetime
-    access_key_id: str | None
-    chained: bool
-
-
-@dataclass
-class Job:
-    job_id: str
-    arn: str
-    role_arn: str
-    creator_arn: str
-    outputs: tuple[str, ...]
-
-
-@dataclass
-class IdentityProvider:
-    arn: str
-    provider_type: str
+__all__ = [
+    "STATELESS_EVENTS", "AccountState", "Bucket", "Group", "IdentityProvider", "Job", "ManagedPolicy", "Role",
+    "Session", "User", "apply", "resulting_owner",
+]
 
 
 @dataclass
