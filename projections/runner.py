@@ -12,7 +12,8 @@ from typing import Any, Protocol
 from ledger.adapters.logging import get_logger
 from ledger.domain import events as ev
 from ledger.gc_pause import collector_paused
-from projections.facts import Change, changes_of, changes_of_stored
+from projections.facts import Change
+from projections.fold import changes_of, changes_of_stored
 
 log = get_logger("projections")
 
