@@ -27,7 +27,7 @@ from projections.assemble import (
 )
 from projections.facts import Fact
 from projections.memory import MemoryFacts
-from projections.runner import Progress, Projector
+from projections.runner import ProjectionProgress, Projector
 from projections.sql import SqlFacts, make_engine, upgrade
 from projections.sql_read import caller_bundle, live_facts
 from projections.view import Snapshot
@@ -66,10 +66,10 @@ class ReadSide:
 
     # -- projection ------------------------------------------------------------------------
 
-    def catch_up(self, progress: Progress | None = None) -> int:
+    def catch_up(self, progress: ProjectionProgress | None = None) -> int:
         return self.projector.catch_up(progress)
 
-    def rebuild(self, progress: Progress | None = None) -> int:
+    def rebuild(self, progress: ProjectionProgress | None = None) -> int:
         self._snapshots.clear()
         self._now = None
         self._seen = None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from projections.assemble import AuditDecision
     from projections.queries import ReadSide
-    from projections.runner import Progress
+    from projections.runner import ProjectionProgress
 
 Time = datetime | str | None
 
@@ -131,10 +131,10 @@ class AuditQueries:
     def lineage(self, object_arn: str, at: Time = None, known_at: str | int | None = None) -> dict[str, Any]:
         return self.read_side().lineage(object_arn, at, known_at)
 
-    def project(self, progress: Progress | None = None) -> int:
+    def project(self, progress: ProjectionProgress | None = None) -> int:
         """Catch the read side up with the log; returns the number of events folded."""
         return self.read_side().catch_up(progress)
 
-    def rebuild(self, progress: Progress | None = None) -> int:
+    def rebuild(self, progress: ProjectionProgress | None = None) -> int:
         """Drop and rebuild the read side from the whole log."""
         return self.read_side().rebuild(progress)
