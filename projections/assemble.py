@@ -14,7 +14,6 @@ from typing import Any
 from ledger.errors import LedgerError
 from ledger.policy import (
     Decision,
-    MatchedStatement,
     PolicyEntry,
     PolicySet,
     PolicyType,
@@ -202,8 +201,7 @@ def _with_memberships(snap: Snapshot, holder: PrincipalInfo | None, decision: De
     for m in decision.matched_statements:
         o = m.origin
         if isinstance(o, dict) and o.get("holder") in groups and "membership" not in o:
-            matched.append(MatchedStatement(m.source_policy_id, m.source_policy_type, m.statement_index,
-                                            m.sid, m.effect, dict(o, membership=groups[o["holder"]])))
+            matched.append(dataclasses.replace(m, origin=dict(o, membership=groups[o["holder"]])))
         else:
             matched.append(m)
     return dataclasses.replace(decision, matched_statements=tuple(matched))
@@ -561,25 +559,18 @@ def decide(snap: Snapshot, principal_arn: str, action: str, resource: str,
     inputs = build_inputs(snap, principal_arn, action, resource, context, share_groups=True)
     assert inputs.request is not None
     decision = evaluate(inputs.request, inputs.policies, unknown_context=unknown_context)
-    if inputs.errors and (decision.eval_decision == "allowed" or _fatal(inputs.errors)):
-        if decision.eval_decision != "explicitDeny":
-            decision = Decision("implicitDeny", (), decision.missing_context_values,
-                                decision.permissions_boundary_decision_detail,
-                                decision.organizations_decision_detail,
-                                tuple(inputs.errors) + decision.errors, False, action, resource)
-    elif inputs.errors:
-        decision = _with_errors(decision, inputs.errors)
+    if inputs.errors and decision.eval_decision != "explicitDeny":
+        # Fail closed: what the ledger could not resolve never lets a request through.
+        decision = Decision(
+            eval_decision="implicitDeny",
+            missing_context_values=decision.missing_context_values,
+            permissions_boundary_decision_detail=decision.permissions_boundary_decision_detail,
+            organizations_decision_detail=decision.organizations_decision_detail,
+            errors=tuple(inputs.errors) + decision.errors,
+            eval_action_name=action,
+            eval_resource_name=resource,
+        )
     decision = _with_memberships(snap, inputs.principal, decision)
     return AuditDecision(decision, as_of or {"valid_time": iso(snap.at_us)}, principal_arn,
                          inputs.unknown_policies)
 
-
-def _fatal(errors: list[str]) -> bool:
-    return bool(errors)
-
-
-def _with_errors(decision: Decision, errors: list[str]) -> Decision:
-    return Decision(decision.eval_decision, decision.matched_statements, decision.missing_context_values,
-                    decision.permissions_boundary_decision_detail, decision.organizations_decision_detail,
-                    tuple(errors) + decision.errors, decision.conditional, decision.eval_action_name,
-                    decision.eval_resource_name)
