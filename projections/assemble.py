@@ -380,12 +380,12 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
     inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
                    "role": PolicyType.INLINE_ROLE}
     direct: dict[str, list[Any]] = {}  # holder -> specific-policy keys
-    for f in snap._q("inline"):
+    for f in snap.inline_facts():
         owner = snap.principal_by_id(f.subject)
         if owner is None:
             continue
         try:
-            compiled = _compiled(f.payload["document"], inline_type[owner.kind], snap._ck(f))
+            compiled = _compiled(f.payload["document"], inline_type[owner.kind], snap.cache_key(f))
         except LedgerError:
             continue
         if _denies_everywhere(compiled, action_lower):
@@ -398,7 +398,7 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
             direct.setdefault(f.subject, []).append(("inline", f.key))
     classes: dict[str, tuple[tuple[Any, ...], frozenset[str]] | None] = {}
     denying: dict[str, bool] = {}
-    for f in snap._q("attach"):
+    for f in snap.attachment_facts():
         pid = f.ref  # the attached policy's id (as the payload's policy_id), without decoding it
         if pid not in classes:
             managed = snap.managed(pid)
@@ -425,7 +425,7 @@ def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
         for k in keys:
             index.specific[k][1].add(holder)
     exists: dict[str, bool] = {}
-    for f in snap._q("member"):  # users inherit their groups' grants (and denies)
+    for f in snap.membership_facts():  # users inherit their groups' grants (and denies)
         group = f.ref  # the group's id (as the payload's group_id)
         if group in index.denied:
             if group not in exists:
