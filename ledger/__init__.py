@@ -6,5 +6,8 @@
 from ledger.application.facade import AccessKey, Ledger
 from ledger.domain.handlers import Quotas
 from ledger.errors import LedgerError
+from projections.results import DiffResult, LineageResult, OwnerResult, TimelineResult, WhatCanResult, WhoCanResult
 
 __all__ = ["AccessKey", "Ledger", "LedgerError", "Quotas"]
+# The typed answers of the audit queries (attribute access is checked by mypy; `result["key"]` still reads).
+__all__ += ["DiffResult", "LineageResult", "OwnerResult", "TimelineResult", "WhatCanResult", "WhoCanResult"]

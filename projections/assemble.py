@@ -13,8 +13,8 @@ from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.policy import (
+    CompiledPolicy,
     Decision,
-    MatchedStatement,
     PolicyEntry,
     PolicySet,
     PolicyType,
@@ -30,14 +30,16 @@ from ledger.timeaxis import iso
 from projections.view import Origin, PrincipalInfo, Snapshot
 
 _MAX_DOC = 1_000_000
-_PARSED: OrderedDict[Any, Any] = OrderedDict()
+_PARSED: OrderedDict[Any, CompiledPolicy] = OrderedDict()
 _PARSED_MAX = 20_000
-_BY_TEXT: OrderedDict[tuple[PolicyType, str], Any] = OrderedDict()
+_BY_TEXT: OrderedDict[tuple[PolicyType, str], CompiledPolicy] = OrderedDict()
+# The policy type of an inline policy, by the kind of its holder.
+INLINE_TYPE = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP, "role": PolicyType.INLINE_ROLE}
 REVOKE_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Sid": "AWSRevokeOlderSessions", "Effect": "Deny", "Action": "*", "Resource": "*"}]}
 
 
-def _compiled(doc: dict[str, Any], ptype: PolicyType, cache_key: Any = None) -> Any:
+def compile_cached(doc: dict[str, Any], ptype: PolicyType, cache_key: Any = None) -> CompiledPolicy:
     """Parse + compile, memoised by the fact that holds the document (documents never change
     inside one fact interval), so warm queries skip JSON validation; a fact not seen yet whose
     document text was parsed before (another version or holder with the same JSON) reuses it."""
@@ -105,7 +107,7 @@ class AuditDecision:
 def _entry(doc: dict[str, Any], ptype: PolicyType, policy_id: str, label: str, origin: Origin | None,
            cache_key: Any, errors: list[str]) -> PolicyEntry | None:
     try:
-        return PolicyEntry(_compiled(doc, ptype, cache_key), policy_id, label, origin)
+        return PolicyEntry(compile_cached(doc, ptype, cache_key), policy_id, label, origin)
     except LedgerError as error:
         errors.append(f"policy {policy_id} cannot be evaluated: {error.message}")
         return None
@@ -164,13 +166,11 @@ def _shared_entries(snap: Snapshot, h: PrincipalInfo, out: Inputs) -> list[Polic
 def _own_entries(snap: Snapshot, h: PrincipalInfo, membership: Origin | None, out: Inputs) -> list[PolicyEntry]:
     """The inline and attached managed policies of one user, group or role."""
     entries: list[PolicyEntry] = []
-    inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
-                   "role": PolicyType.INLINE_ROLE}
     for name, doc, origin, ckey in snap.inline(h.unique_id):
         o = dict(origin, holder=h.arn)
         if membership:
             o["membership"] = membership
-        e = _entry(doc, inline_type[h.kind], name, h.kind, o, ckey, out.errors)
+        e = _entry(doc, INLINE_TYPE[h.kind], name, h.kind, o, ckey, out.errors)
         if e:
             entries.append(e)
     for policy_id, policy_arn, origin in snap.attached(h.unique_id):
@@ -202,8 +202,7 @@ def _with_memberships(snap: Snapshot, holder: PrincipalInfo | None, decision: De
     for m in decision.matched_statements:
         o = m.origin
         if isinstance(o, dict) and o.get("holder") in groups and "membership" not in o:
-            matched.append(MatchedStatement(m.source_policy_id, m.source_policy_type, m.statement_index,
-                                            m.sid, m.effect, dict(o, membership=groups[o["holder"]])))
+            matched.append(dataclasses.replace(m, origin=dict(o, membership=groups[o["holder"]])))
         else:
             matched.append(m)
     return dataclasses.replace(decision, matched_statements=tuple(matched))
@@ -330,153 +329,6 @@ def _resource_side_memo(snap: Snapshot, action: str, resource: str,
     return hit[0], hit[1]
 
 
-class _HolderIndex:
-    """For one action at T: holders whose identity policies allow it on any resource, and the
-    policies whose only Allow statements for it name specific resources, with their holders."""
-
-    def __init__(self) -> None:
-        self.anywhere: set[str] = set()
-        self.specific: dict[Any, tuple[tuple[Any, ...], set[str], frozenset[str]]] = {}
-        self.by_resource: dict[str, set[str]] = {}
-        self.by_service: dict[str, list[tuple[tuple[Any, ...], set[str]]]] = {}
-        # holders with an unconditional Deny for the action on every resource: explicitDeny
-        self.denied: set[str] = set()
-
-
-def _classify(compiled: Any, action_lower: str) -> tuple[tuple[Any, ...], frozenset[str]] | None:
-    """None if no Allow statement covers the action; ((), {"*"}) if one covers every resource
-    (or uses policy variables, decided per caller); otherwise the statements to match per
-    resource and the services their Resource patterns can name ("*" when a pattern leaves the
-    service open)."""
-    allows = [st for st in compiled.candidates(action_lower) if st.allow]
-    if not allows:
-        return None
-    if any(st.res_any or st.res_templates for st in allows):
-        return (), frozenset("*")
-    services: set[str] = set()
-    statements = compiled.document.statements
-    for st in allows:
-        raw = statements[st.index]
-        if raw.not_resource is not None:
-            services.add("*")
-            continue
-        for pattern in raw.resource or ():
-            parts = pattern.split(":", 3)
-            service = parts[2].lower() if len(parts) > 3 else "*"
-            services.add("*" if "*" in service or "?" in service else service)
-    return tuple(allows), frozenset(services)
-
-
-def _denies_everywhere(compiled: Any, action_lower: str) -> bool:
-    """A Deny statement for the action on every resource, with no condition or variable."""
-    return any(not st.allow and st.res_any and not st.res_not and not st.cond_keys and not st.conditions
-               for st in compiled.candidates(action_lower))
-
-
-def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
-    memo = getattr(snap, "memo", None)
-    key = ("holder_index", action_lower)
-    if memo is not None and key in memo:
-        return memo[key]  # type: ignore[no-any-return]
-    index = _HolderIndex()
-    inline_type = {"user": PolicyType.INLINE_USER, "group": PolicyType.INLINE_GROUP,
-                   "role": PolicyType.INLINE_ROLE}
-    direct: dict[str, list[Any]] = {}  # holder -> specific-policy keys
-    for f in snap._q("inline"):
-        owner = snap.principal_by_id(f.subject)
-        if owner is None:
-            continue
-        try:
-            compiled = _compiled(f.payload["document"], inline_type[owner.kind], snap._ck(f))
-        except LedgerError:
-            continue
-        if _denies_everywhere(compiled, action_lower):
-            index.denied.add(f.subject)
-        found = _classify(compiled, action_lower)
-        if found is not None and found[0] == ():
-            index.anywhere.add(f.subject)
-        elif found is not None:
-            index.specific.setdefault(("inline", f.key), (found[0], set(), found[1]))
-            direct.setdefault(f.subject, []).append(("inline", f.key))
-    classes: dict[str, tuple[tuple[Any, ...], frozenset[str]] | None] = {}
-    denying: dict[str, bool] = {}
-    for f in snap._q("attach"):
-        pid = f.ref  # the attached policy's id (as the payload's policy_id), without decoding it
-        if pid not in classes:
-            managed = snap.managed(pid)
-            cls: tuple[tuple[Any, ...], frozenset[str]] | None = None
-            denying[pid] = False
-            if managed is not None:
-                try:
-                    compiled = _compiled(managed.document, PolicyType.IDENTITY, managed.cache_key)
-                    cls = _classify(compiled, action_lower)
-                    denying[pid] = _denies_everywhere(compiled, action_lower)
-                except LedgerError:
-                    cls = None
-            classes[pid] = cls
-            if cls is not None and cls[0]:
-                index.specific[("managed", pid)] = (cls[0], set(), cls[1])
-        if denying[pid]:
-            index.denied.add(f.subject)
-        cls = classes[pid]
-        if cls is not None and cls[0] == ():
-            index.anywhere.add(f.subject)
-        elif cls is not None:
-            direct.setdefault(f.subject, []).append(("managed", pid))
-    for holder, keys in direct.items():
-        for k in keys:
-            index.specific[k][1].add(holder)
-    exists: dict[str, bool] = {}
-    for f in snap._q("member"):  # users inherit their groups' grants (and denies)
-        group = f.ref  # the group's id (as the payload's group_id)
-        if group in index.denied:
-            if group not in exists:
-                exists[group] = snap.principal_by_id(group) is not None
-            if exists[group]:
-                index.denied.add(f.subject)
-        if group in index.anywhere:
-            index.anywhere.add(f.subject)
-        for k in direct.get(group, ()):
-            index.specific[k][1].add(f.subject)
-    if memo is not None:
-        memo[key] = index
-    return index
-
-
-def denied_holders(snap: Snapshot, action_lower: str) -> set[str]:
-    """Unique ids of users, groups and roles whose identity policies at T deny the action on
-    every resource without a condition: any request of theirs for it is an explicitDeny."""
-    return _holder_index(snap, action_lower).denied
-
-
-def allowing_holders(snap: Snapshot, action_lower: str, resource: str = "*") -> set[str]:
-    """Unique ids of every user, group and role at T with an identity-based Allow statement
-    whose Action (or NotAction) covers the action and whose Resource may cover `resource`
-    (statements with policy variables always count), users also through their groups: the
-    set-based form of "could an identity policy allow this?" (conservative, never decides).
-    The result is shared: callers must not modify it."""
-    index = _holder_index(snap, action_lower)
-    hit = index.by_resource.get(resource)
-    if hit is not None:
-        return hit
-    parts = resource.split(":", 3)
-    service = parts[2].lower() if len(parts) > 3 else "*"
-    specific = index.by_service.get(service)
-    if specific is None:
-        specific = index.by_service[service] = [
-            (statements, holders) for statements, holders, services in index.specific.values()
-            if holders and ("*" in services or service in services or service == "*")]
-    out = index.anywhere
-    if specific:
-        probe = Request(RequestPrincipal("arn:aws:iam::000000000000:root", PrincipalKind.ROOT, "000000000000"),
-                        action_lower, resource, derive_context=False)
-        for statements, holders in specific:
-            if not holders <= out and any(st.matches_resource(probe) for st in statements):
-                out = out | holders
-    index.by_resource[resource] = out
-    return out
-
-
 def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                  context: dict[str, Any] | None = None, *, share_groups: bool = False) -> Inputs:
     """Resolve the caller at T and gather every policy that bears on the request."""
@@ -561,25 +413,18 @@ def decide(snap: Snapshot, principal_arn: str, action: str, resource: str,
     inputs = build_inputs(snap, principal_arn, action, resource, context, share_groups=True)
     assert inputs.request is not None
     decision = evaluate(inputs.request, inputs.policies, unknown_context=unknown_context)
-    if inputs.errors and (decision.eval_decision == "allowed" or _fatal(inputs.errors)):
-        if decision.eval_decision != "explicitDeny":
-            decision = Decision("implicitDeny", (), decision.missing_context_values,
-                                decision.permissions_boundary_decision_detail,
-                                decision.organizations_decision_detail,
-                                tuple(inputs.errors) + decision.errors, False, action, resource)
-    elif inputs.errors:
-        decision = _with_errors(decision, inputs.errors)
+    if inputs.errors and decision.eval_decision != "explicitDeny":
+        # Fail closed: what the ledger could not resolve never lets a request through.
+        decision = Decision(
+            eval_decision="implicitDeny",
+            missing_context_values=decision.missing_context_values,
+            permissions_boundary_decision_detail=decision.permissions_boundary_decision_detail,
+            organizations_decision_detail=decision.organizations_decision_detail,
+            errors=tuple(inputs.errors) + decision.errors,
+            eval_action_name=action,
+            eval_resource_name=resource,
+        )
     decision = _with_memberships(snap, inputs.principal, decision)
     return AuditDecision(decision, as_of or {"valid_time": iso(snap.at_us)}, principal_arn,
                          inputs.unknown_policies)
 
-
-def _fatal(errors: list[str]) -> bool:
-    return bool(errors)
-
-
-def _with_errors(decision: Decision, errors: list[str]) -> Decision:
-    return Decision(decision.eval_decision, decision.matched_statements, decision.missing_context_values,
-                    decision.permissions_boundary_decision_detail, decision.organizations_decision_detail,
-                    tuple(errors) + decision.errors, decision.conditional, decision.eval_action_name,
-                    decision.eval_resource_name)

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 
 from ledger.domain import events as ev
 from ledger.timeaxis import FOREVER
-from projections.facts import Change, Fact, changes_of, derive_intervals
+from projections.facts import Change, Fact, derive_intervals
+from projections.fold import changes_of
 
 
 class MemoryFacts:

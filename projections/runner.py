@@ -12,12 +12,14 @@ from typing import Any, Protocol
 from ledger.adapters.logging import get_logger
 from ledger.domain import events as ev
 from ledger.gc_pause import collector_paused
-from projections.facts import Change, changes_of, changes_of_stored
+from projections.facts import Change
+from projections.fold import changes_of, changes_of_stored
 
 log = get_logger("projections")
 
 PROJECTION = "temporal"
-Progress = Callable[[int, int], None]
+# Called with (events folded so far, events to fold in all).
+ProjectionProgress = Callable[[int, int], None]
 # A stored event as the recorder returns it: (position, topic, JSON state).
 Stored = tuple[int, str, bytes]
 # Events read per page by a rebuild (one query each; the fold holds one page at a time).
@@ -97,7 +99,7 @@ class Projector:
         assert last is not None
         return last, kept, changes
 
-    def catch_up(self, progress: Progress | None = None, upto: int | None = None) -> int:
+    def catch_up(self, progress: ProjectionProgress | None = None, upto: int | None = None) -> int:
         """Project every recorded event not yet projected; returns how many were folded."""
         done = 0
         total = None
@@ -133,7 +135,7 @@ class Projector:
             expected = pos + 1
         return len(positions)
 
-    def rebuild(self, progress: Progress | None = None, upto: int | None = None) -> int:
+    def rebuild(self, progress: ProjectionProgress | None = None, upto: int | None = None) -> int:
         """Fold the whole log (or its prefix up to position `upto`) again from nothing.
 
         A store with `rebuild_from` (SQL) replaces its rows in one transaction with the

@@ -11,9 +11,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
 
+from ledger.timeaxis import FOREVER
 from projections.facts import Fact
+from projections.tables import facts as facts_table
 
 HOLDER_KINDS = ("member", "inline", "attach", "boundary", "tag", "revoked")
 GROUP_KINDS = ("principal", "inline", "attach")
@@ -203,3 +205,12 @@ def live_facts(engine: Engine, token: str, at: int, kinds: Iterable[str] = WHO_C
             cache[key] = f
         out.append(f)
     return out
+
+
+def next_change(engine: Engine, at: int) -> int:
+    """The first valid time after `at` at which any fact opens or closes (FOREVER if none): the
+    state read at `at` holds until then."""
+    with engine.connect() as conn:
+        opens = conn.execute(select(func.min(facts_table.c.valid_from)).where(facts_table.c.valid_from > at)).scalar()
+        closes = conn.execute(select(func.min(facts_table.c.valid_to)).where(facts_table.c.valid_to > at)).scalar()
+    return min(x for x in (opens, closes, FOREVER) if x is not None)

@@ -95,9 +95,6 @@ class Snapshot:
         self._memo.update(by_triple)
         return self
 
-    def _ck(self, f: Fact) -> Any:
-        return None if self._token is None else (self._token, f.key, f.valid_from, f.opened_position)
-
     def preload(self, found: Iterable[Fact] | None = None, partial: Iterable[str] = ()) -> Snapshot:
         """Index every fact in force at T (`found`, or all evaluation kinds from the source).
         For the `partial` kinds `found` holds only some facts: lookups by (kind, subject, ref)
@@ -143,6 +140,25 @@ class Snapshot:
     def _latest(found: list[Fact]) -> Fact | None:
         return max(found, key=lambda f: (f.valid_from, f.opened_position)) if found else None
 
+    # -- whole kinds at T, for indexes built over every holder (who_can) ---------------------
+
+    def cache_key(self, f: Fact) -> Any:
+        """The key under which the document a fact holds may be compiled once: unique across
+        stores, and the same for the same fact interval at any T (None when the source has no token)."""
+        return None if self._token is None else (self._token, f.key, f.valid_from, f.opened_position)
+
+    def inline_facts(self) -> list[Fact]:
+        """Every inline policy in force at T (subject: the holder's unique id)."""
+        return self._q("inline")
+
+    def attachment_facts(self) -> list[Fact]:
+        """Every managed-policy attachment in force at T (subject: the holder, ref: the policy id)."""
+        return self._q("attach")
+
+    def membership_facts(self) -> list[Fact]:
+        """Every group membership in force at T (subject: the user's id, ref: the group's id)."""
+        return self._q("member")
+
     # -- principals and accounts -----------------------------------------------------------
 
     def _principal(self, f: Fact) -> PrincipalInfo:
@@ -181,7 +197,7 @@ class Snapshot:
     # -- policies --------------------------------------------------------------------------
 
     def inline(self, unique_id: str) -> list[tuple[str, dict[str, Any], Origin, Any]]:
-        return sorted(((f.payload["name"], f.payload["document"], self._origin(f), self._ck(f))
+        return sorted(((f.payload["name"], f.payload["document"], self._origin(f), self.cache_key(f))
                        for f in self._q("inline", subject=unique_id)), key=lambda t: t[0])
 
     def attached(self, unique_id: str) -> list[tuple[str, str, Origin]]:
@@ -221,7 +237,7 @@ class Snapshot:
         doc_fact = max((default, version), key=lambda f: (f.valid_from, f.opened_position))
         return ManagedDoc(policy_id, policy.payload["arn"], version.payload["document"], version_id,
                           bool(policy.payload.get("aws_managed")), self._origin(doc_fact),
-                          self._ck(version))
+                          self.cache_key(version))
 
     def managed_by_arn(self, arn: str) -> ManagedDoc | None:
         policy = self._latest(self._q("policy", ref=arn))
@@ -233,11 +249,11 @@ class Snapshot:
 
     def trust(self, role_id: str) -> tuple[dict[str, Any], Origin, Any] | None:
         f = self._latest(self._q("trust", subject=role_id))
-        return (f.payload["document"], self._origin(f), self._ck(f)) if f else None
+        return (f.payload["document"], self._origin(f), self.cache_key(f)) if f else None
 
     def scps(self, account: str) -> list[tuple[int, str, dict[str, Any], Origin, Any]]:
         return sorted(((f.payload["level"], f.payload["scp_id"], f.payload["document"], self._origin(f),
-                        self._ck(f)) for f in self._q("scp", subject=account)),
+                        self.cache_key(f)) for f in self._q("scp", subject=account)),
                       key=lambda t: (t[0], t[1]))
 
     def revoked_before(self, role_id: str) -> tuple[int, Origin] | None:
@@ -252,7 +268,7 @@ class Snapshot:
 
     def bucket_policy(self, name: str) -> tuple[dict[str, Any], Origin, Any] | None:
         f = self._latest(self._q("bucket_policy", subject=name))
-        return (f.payload["document"], self._origin(f), self._ck(f)) if f else None
+        return (f.payload["document"], self._origin(f), self.cache_key(f)) if f else None
 
     def ownership(self, name: str) -> tuple[str, Origin] | None:
         f = self._latest(self._q("ownership", subject=name))

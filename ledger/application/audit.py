@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from projections.assemble import AuditDecision
     from projections.queries import ReadSide
-    from projections.runner import Progress
+    from projections.results import (
+        DiffResult,
+        LineageResult,
+        OwnerResult,
+        TimelineResult,
+        WhatCanResult,
+        WhoCanResult,
+    )
+    from projections.runner import ProjectionProgress
 
 Time = datetime | str | None
 
@@ -48,32 +56,32 @@ class AuditQueries:
 
     def who_can(self, action: str, resource: str, at: Time = None, paths: bool = False,
                 max_depth: int = 3, context: dict[str, Any] | None = None,
-                known_at: str | int | None = None) -> dict[str, Any]:
+                known_at: str | int | None = None) -> WhoCanResult:
         """Every user, role and account root allowed (conditional ones with missing keys);
         with `paths`, also those reaching it through role chains or PassRole to MediaConvert."""
         return self.read_side().who_can(action, resource, at, paths, max_depth, context, known_at)
 
-    def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> dict[str, Any]:
+    def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> WhatCanResult:
         return self.read_side().what_can(principal, at, known_at)
 
     def timeline(self, principal: str, action: str, resource: str, start: Time = None, end: Time = None,
-                 context: dict[str, Any] | None = None, known_at: str | int | None = None) -> dict[str, Any]:
+                 context: dict[str, Any] | None = None, known_at: str | int | None = None) -> TimelineResult:
         return self.read_side().timeline(principal, action, resource, start, end, context, known_at)
 
     def diff(self, t1: datetime | str, t2: datetime | str, principals: Any = None, pairs: Any = None,
-             known_at: str | int | None = None) -> dict[str, Any]:
+             known_at: str | int | None = None) -> DiffResult:
         return self.read_side().diff(t1, t2, principals, pairs, known_at)
 
-    def owner_of(self, resource: str, at: Time = None, known_at: str | int | None = None) -> dict[str, Any]:
+    def owner_of(self, resource: str, at: Time = None, known_at: str | int | None = None) -> OwnerResult:
         return self.read_side().owner_of(resource, at, known_at)
 
-    def lineage(self, object_arn: str, at: Time = None, known_at: str | int | None = None) -> dict[str, Any]:
+    def lineage(self, object_arn: str, at: Time = None, known_at: str | int | None = None) -> LineageResult:
         return self.read_side().lineage(object_arn, at, known_at)
 
-    def project(self, progress: Progress | None = None) -> int:
+    def project(self, progress: ProjectionProgress | None = None) -> int:
         """Catch the read side up with the log; returns the number of events folded."""
         return self.read_side().catch_up(progress)
 
-    def rebuild(self, progress: Progress | None = None) -> int:
+    def rebuild(self, progress: ProjectionProgress | None = None) -> int:
         """Drop and rebuild the read side from the whole log."""
         return self.read_side().rebuild(progress)

@@ -261,15 +261,15 @@ def audit_answers(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
     lineage = ledger.lineage(first)
     owners = {
         key: {
-            when: ledger.owner_of(obj, at=at)
+            when: ledger.owner_of(obj, at=at).to_dict()
             for when, at in (("at write", "2024-03-01T14:10:00Z"), ("after BucketOwnerEnforced", facts.after_revoke))
         }
         for key, obj in (("first_output", facts.first_output), ("second_output", facts.second_output))
     }
     return {
-        "q1_who_could_write_the_output": who,
-        "q2_what_changed": changes,
-        "q3_lineage_and_owner": {"lineage": lineage, "owners": owners},
+        "q1_who_could_write_the_output": who.to_dict(),
+        "q2_what_changed": changes.to_dict(),
+        "q3_lineage_and_owner": {"lineage": lineage.to_dict(), "owners": owners},
         "q4_could_vs_did": _could_vs_did(ledger),
         "q5_past_decision_and_proof": _past_decision_and_proof(ledger, facts),
     }

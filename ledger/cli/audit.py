@@ -18,6 +18,7 @@ from ledger.application.facade import Ledger
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
 from ledger.errors import LedgerError, ValidationError
 from ledger.timeaxis import parse_iso, to_us
+from projections.results import FactChange, LineageResult, TimelineResult
 
 bench_app = typer.Typer(help="Synthetic histories and benchmarks.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -75,6 +76,10 @@ def _origin(o: Any) -> str:
     return f"@{o.get('position')} {o.get('event_type')} {o.get('occurred_at') or ''}".strip()
 
 
+def _cause(c: FactChange) -> str:
+    return f"@{c.position} {c.event_type}"
+
+
 @app.command("can")
 def can_cmd(
     principal: str, action: str, resource: str, at: str = AT, known_at: str = KNOWN,
@@ -117,16 +122,16 @@ def who_can_cmd(
     with _ledger() as ledger:
         result = ledger.who_can(action, resource, at, paths, max_depth, known_at=known_at)
         if wants_json(json_output):
-            emit_json(result)
+            emit_json(result.to_dict())
             return
         table = Table("principal", "decision", "path", "missing context",
-                      title=f"who can {action} on {resource} (as of {result['as_of'].get('valid_time')})")
-        for p in result["principals"]:
-            path = " → ".join(f"{s['action']} {s['resource']}" for s in p["path"])
-            if p.get("delegated"):
-                path = f"delegated: {p['reason']}"
-            table.add_row(p["principal"], p["EvalDecision"] + (" (conditional)" if p["conditional"] else ""),
-                          path, ", ".join(p["missing_context"]))
+                      title=f"who can {action} on {resource} (as of {result.as_of.get('valid_time')})")
+        for p in result.principals:
+            path = " → ".join(f"{s.action} {s.resource}" for s in p.path)
+            if p.delegated:
+                path = f"delegated: {p.reason}"
+            table.add_row(p.principal, p.eval_decision + (" (conditional)" if p.conditional else ""),
+                          path, ", ".join(p.missing_context))
         console.print(table)
 
 
@@ -136,39 +141,39 @@ def what_can_cmd(principal: str, at: str = AT, known_at: str = KNOWN, json_outpu
     with _ledger() as ledger:
         result = ledger.what_can(principal, at, known_at)
         if wants_json(json_output):
-            emit_json(result)
+            emit_json(result.to_dict())
             return
         table = Table("action", "resource", "effective", "policy", "put in place by",
-                      title=f"what {principal} can do (as of {result['as_of'].get('valid_time')})")
-        for grant in result["allows"]:
-            for eff in grant["effective"]:
-                label = eff["EvalDecision"] + (" (conditional)" if eff["conditional"] else "")
-                table.add_row(eff["action"], eff["resource"], label, grant["policy"], _origin(grant["origin"]))
+                      title=f"what {principal} can do (as of {result.as_of.get('valid_time')})")
+        for grant in result.allows:
+            for eff in grant.effective or ():
+                label = eff.eval_decision + (" (conditional)" if eff.conditional else "")
+                table.add_row(eff.action, eff.resource, label, grant.policy, _origin(grant.origin))
         console.print(table)
-        for deny in result["denies"]:
-            console.print(f"deny: {deny['actions']} on {deny['resources']} ({deny['policy']})", highlight=False)
+        for deny in result.denies:
+            console.print(f"deny: {list(deny.actions)} on {list(deny.resources)} ({deny.policy})", highlight=False)
 
 
-def _svg(result: dict[str, Any], width: int = 900) -> str:
-    ivs = result["intervals"]
+def _svg(result: TimelineResult, width: int = 900) -> str:
+    ivs = result.intervals
     if not ivs:
         return "<p>no intervals</p>"
-    lo = ivs[0]["start_us"]
-    hi = max(ivs[-1]["end_us"] or ivs[-1]["start_us"], ivs[-1]["start_us"]) or lo
-    end_us = _to_us(result.get("end")) or hi
+    lo = ivs[0].start_us
+    hi = max(ivs[-1].end_us or ivs[-1].start_us, ivs[-1].start_us) or lo
+    end_us = _to_us(result.end) or hi
     hi = max(hi, end_us, lo + 1)
     scale = (width - 20) / (hi - lo)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{60 + 18 * len(ivs)}">']
     for iv in ivs:
-        x0 = 10 + (iv["start_us"] - lo) * scale
-        x1 = 10 + ((iv["end_us"] or hi) - lo) * scale
-        colour = "#2e7d32" if iv["allowed"] else "#c62828"
-        tip = html.escape(f"{iv['EvalDecision']} {iv['start']} → {iv['end'] or 'now'}")
+        x0 = 10 + (iv.start_us - lo) * scale
+        x1 = 10 + ((iv.end_us or hi) - lo) * scale
+        colour = "#2e7d32" if iv.allowed else "#c62828"
+        tip = html.escape(f"{iv.eval_decision} {iv.start} → {iv.end or 'now'}")
         parts.append(f'<rect x="{x0:.1f}" y="10" width="{max(x1 - x0, 1):.1f}" height="24" fill="{colour}">'
                      f"<title>{tip}</title></rect>")
     for i, iv in enumerate(ivs):
-        causes = ", ".join(f"@{c['position']} {c['event_type']}" for c in iv["started_by"])
-        text = html.escape(f"{iv['start']}  {iv['EvalDecision']}  {causes}")
+        causes = ", ".join(_cause(c) for c in iv.started_by)
+        text = html.escape(f"{iv.start}  {iv.eval_decision}  {causes}")
         parts.append(f'<text x="10" y="{54 + 18 * i}" font-family="monospace" font-size="12">{text}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -178,13 +183,13 @@ def _to_us(text: str | None) -> int | None:
     return to_us(parse_iso(text)) if text else None
 
 
-def timeline_html(result: dict[str, Any]) -> str:
+def timeline_html(result: TimelineResult) -> str:
     """A self-contained page (inline SVG, no external assets)."""
-    title = html.escape(f"{result['principal']} {result['action']} {result['resource']}")
+    title = html.escape(f"{result.principal} {result.action} {result.resource}")
     rows = "".join(
-        f"<tr><td>{html.escape(str(iv['start']))}</td><td>{html.escape(str(iv['end'] or 'now'))}</td>"
-        f"<td>{iv['EvalDecision']}</td><td>{html.escape(', '.join(_origin(c) for c in iv['started_by']))}</td></tr>"
-        for iv in result["intervals"])
+        f"<tr><td>{html.escape(str(iv.start))}</td><td>{html.escape(str(iv.end or 'now'))}</td>"
+        f"<td>{iv.eval_decision}</td><td>{html.escape(', '.join(_cause(c) for c in iv.started_by))}</td></tr>"
+        for iv in result.intervals)
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
             "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
             f"</head><body><h1>Access timeline</h1><p>{title}</p>{_svg(result)}"
@@ -206,23 +211,23 @@ def timeline_cmd(
             with open(html_file, "w", encoding="utf-8") as fh:
                 fh.write(timeline_html(result))
         if wants_json(json_output):
-            emit_json(result)
+            emit_json(result.to_dict())
             return
-        ivs = result["intervals"]
+        ivs = result.intervals
         width = max(20, min(console.width - 4, 100))
         if ivs:
-            lo = ivs[0]["start_us"]
-            hi = max(_to_us(result.get("end")) or lo, ivs[-1]["start_us"]) + 1
+            lo = ivs[0].start_us
+            hi = max(_to_us(result.end) or lo, ivs[-1].start_us) + 1
             bar = ""
             for iv in ivs:
-                span = ((iv["end_us"] or hi) - iv["start_us"]) / (hi - lo)
+                span = ((iv.end_us or hi) - iv.start_us) / (hi - lo)
                 cells = max(1, round(span * width))
-                bar += f"[{'green' if iv['allowed'] else 'red'}]{'█' * cells}[/]"
+                bar += f"[{'green' if iv.allowed else 'red'}]{'█' * cells}[/]"
             console.print(bar)
         table = Table("from", "to", "decision", "caused by", title=f"{principal} {action} {resource}")
         for iv in ivs:
-            table.add_row(str(iv["start"]), str(iv["end"] or "now"), iv["EvalDecision"],
-                          ", ".join(_origin(c) for c in iv["started_by"]))
+            table.add_row(str(iv.start), str(iv.end or "now"), iv.eval_decision,
+                          ", ".join(_cause(c) for c in iv.started_by))
         console.print(table)
 
 
@@ -232,13 +237,13 @@ def diff_cmd(t1: str, t2: str, known_at: str = KNOWN, json_output: bool = JSON) 
     with _ledger() as ledger:
         result = ledger.diff(t1, t2, known_at=known_at)
         if wants_json(json_output):
-            emit_json(result)
+            emit_json(result.to_dict())
             return
         table = Table("", "principal", "action", "resource", "caused by", title=f"access {t1} → {t2}")
-        for sign, items in (("+", result["gained"]), ("-", result["lost"])):
+        for sign, items in (("+", result.gained), ("-", result.lost)):
             for item in items:
-                table.add_row(sign, item["principal"], item["action"], item["resource"],
-                              ", ".join(_origin(c) for c in item["caused_by"]))
+                table.add_row(sign, item.principal, item.action, item.resource,
+                              ", ".join(_cause(c) for c in item.caused_by))
         console.print(table)
 
 
@@ -248,23 +253,23 @@ def owner_cmd(resource: str, at: str = AT, known_at: str = KNOWN, json_output: b
     with _ledger() as ledger:
         result = ledger.owner_of(resource, at, known_at)
         if wants_json(json_output):
-            emit_json(result)
+            emit_json(result.to_dict())
             return
-        console.print(f"[bold]{result['owner_account']}[/] owns {resource}: {result['reason']}", highlight=False)
-        if result.get("lineage"):
-            _print_lineage(result["lineage"])
+        console.print(f"[bold]{result.owner_account}[/] owns {resource}: {result.reason}", highlight=False)
+        if result.lineage is not None:
+            _print_lineage(result.lineage)
 
 
-def _print_lineage(lin: dict[str, Any]) -> None:
+def _print_lineage(lin: LineageResult) -> None:
     table = Table("step", "detail", "event")
-    if "job" in lin:
-        job = lin["job"]
-        table.add_row("job", f"{job['arn']} (account {job['account']})", _origin(job["created"]))
-        table.add_row("creator", job["creator"], "")
-        table.add_row("passed role", job["passed_role"], "")
-    if "session" in lin:
-        table.add_row("session", lin["session"]["arn"], _origin(lin["session"]["issued"]))
-    table.add_row("written", f"{lin['object']} by {lin['writer']} (acl {lin.get('acl')})", _origin(lin["written"]))
+    if lin.job is not None:
+        job = lin.job
+        table.add_row("job", f"{job.arn} (account {job.account})", _origin(job.created))
+        table.add_row("creator", job.creator, "")
+        table.add_row("passed role", job.passed_role, "")
+    if lin.session is not None:
+        table.add_row("session", lin.session.arn, _origin(lin.session.issued))
+    table.add_row("written", f"{lin.object_arn} by {lin.writer} (acl {lin.acl})", _origin(lin.written))
     console.print(table)
 
 
@@ -274,11 +279,11 @@ def lineage_cmd(object_arn: str, at: str = AT, json_output: bool = JSON) -> None
     with _ledger() as ledger:
         result = ledger.lineage(object_arn, at)
         if wants_json(json_output):
-            emit_json(result)
+            emit_json(result.to_dict())
             return
         _print_lineage(result)
-        owner = result["owner"]
-        console.print(f"owner: [bold]{owner['owner_account']}[/] ({owner['reason']})", highlight=False)
+        if result.owner is not None:
+            console.print(f"owner: [bold]{result.owner.owner_account}[/] ({result.owner.reason})", highlight=False)
 
 
 def _progress_bar(label: str) -> tuple[Any, Callable[[int, int], None]]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ledger.domain import events as ev
-from projections.facts import changes_of
+from projections.fold import changes_of
 from projections.memory import MemoryFacts
 from projections.runner import Projector
 from tests.projections._support import OPS, apply_op, fact_rows, setup
@@ -97,7 +97,7 @@ class TestCrashMidBatch:
         script = (
             "import time, sys\n"
             "from ledger import Ledger\n"
-            "from projections.facts import changes_of\n"
+            "from projections.fold import changes_of\n"
             "from projections.runner import Projector\n"
             "l = Ledger.open(sys.argv[1]); rs = l.read_side()\n"
             "def slow(e):\n"

@@ -21,7 +21,8 @@ from ledger.adapters.store import EventCodec
 from ledger.application.generate import generate
 from ledger.domain import events as ev
 from projections import runner
-from projections.facts import Change, changes_of, changes_of_stored, derive_intervals, derive_rows
+from projections.facts import Change, derive_intervals, derive_rows
+from projections.fold import changes_of, changes_of_stored
 from projections.memory import MemoryFacts
 from tests.projections._support import OPS, apply_op, fact_rows, setup
 
