@@ -75,7 +75,7 @@ CHANGES = st.lists(
 
 
 class TestStreamedIntervals:
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200)
     @given(spec=CHANGES, seed=st.integers(0, 1000))
     def test_derive_rows_equals_derive_intervals_whatever_the_order(
             self, spec: list[tuple[str, str, int, int]], seed: int) -> None:

@@ -17,8 +17,8 @@ from tests.trust._cloudtrail import data_event
 from tests.trust._hostile import hostile_policy, hostile_text, json_value, typed_or_ok
 from tests.trust._support import ACCOUNT, raw, run_cli
 
-FUZZ = settings(max_examples=300, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROOT = Path(__file__).resolve().parents[2]
 
 
