@@ -8,8 +8,20 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from hypothesis import settings
 
 POSTGRES_ENV = "LEDGER_TEST_POSTGRES_URL"
+HYPOTHESIS_PROFILE_ENV = "HYPOTHESIS_PROFILE"
+
+# `ci`, the default, is what .ci/run and the README's test command run. No deadline: on a shared
+# 2-core machine a wall-clock limit fails on load, not on a bug (speed is the benchmarks' job).
+# Derandomized: every run tries the same examples, so a red run is a real failure that replays
+# exactly, never a one-off that vanishes on retry; searching for new counter-examples is `dev`'s
+# job (random, five times the examples, with the example database). No health check is
+# suppressed globally; a test whose fixture or size truly trips one says so in its own settings.
+settings.register_profile("ci", deadline=None, max_examples=100, derandomize=True)
+settings.register_profile("dev", deadline=None, max_examples=500)
+settings.load_profile(os.environ.get(HYPOTHESIS_PROFILE_ENV, "ci"))
 
 
 @pytest.fixture(autouse=True)

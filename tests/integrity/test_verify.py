@@ -371,7 +371,7 @@ def tampering(draw: st.DrawFn) -> tuple[list[Record], list[Record], int]:
 class TestTamperingProperties:
     """For any single tampering, detection is certain and localisation is sound."""
 
-    @settings(max_examples=150, deadline=None)
+    @settings(max_examples=150)
     @given(tampering())
     def test_detected_and_bounded(self, case: tuple[list[Record], list[Record], int]) -> None:
         """The log fails, and the first bad event is never placed after the true one."""

@@ -33,7 +33,7 @@ class TestWildcardMatch:
         """Glob semantics; regex metacharacters are literal."""
         assert expected == wildcard_match(pattern, value)
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300)
     @given(st.text(alphabet="ab*?.:/", max_size=8), st.text(alphabet="ab.:/", max_size=10))
     def test_against_regex_reference(self, pattern: str, value: str) -> None:
         """Agrees with a reference built from Python regular expressions."""
@@ -73,7 +73,7 @@ class TestArnMatch:
         pattern = "arn:aws:sqs:*:q"
         assert (True, False) == (wildcard_match(pattern, value), arn_match(pattern, value))
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200)
     @given(st.lists(st.text(alphabet="ab*?/", max_size=4), min_size=6, max_size=6),
            st.lists(st.text(alphabet="ab/", max_size=4), min_size=6, max_size=6))
     def test_segmented_reference(self, pats: list[str], vals: list[str]) -> None:

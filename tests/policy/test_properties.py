@@ -6,7 +6,7 @@ import contextlib
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import LedgerError
@@ -39,7 +39,7 @@ def run(stmts: list[dict[str, Any]], req: tuple[str, str, dict[str, str]]) -> st
 class TestMonotonicity:
     """Adding statements moves decisions only in the documented direction."""
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300)
     @given(st.lists(statement, max_size=6), statement, request)
     def test_adding_deny_never_loosens(self, stmts: list[dict[str, Any]],
                                        extra: dict[str, Any], req: Any) -> None:
@@ -47,7 +47,7 @@ class TestMonotonicity:
         extra = dict(extra, Effect="Deny")
         assert RANK[run([*stmts, extra], req)] >= RANK[run(stmts, req)]
 
-    @settings(max_examples=300, deadline=None)
+    @settings(max_examples=300)
     @given(st.lists(statement, max_size=6), statement, request)
     def test_adding_allow_never_undoes_explicit_deny(self, stmts: list[dict[str, Any]],
                                                      extra: dict[str, Any], req: Any) -> None:
@@ -57,7 +57,7 @@ class TestMonotonicity:
         if before == "explicitDeny":
             assert "explicitDeny" == run([*stmts, extra], req)
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200)
     @given(st.lists(statement, max_size=6), request)
     def test_matching_deny_anywhere_is_explicit(self, stmts: list[dict[str, Any]],
                                                 req: Any) -> None:
@@ -79,14 +79,14 @@ json_values = st.recursive(
 class TestMalformedInput:
     """Fuzzed documents and scenarios produce typed errors, never other exceptions."""
 
-    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=400)
     @given(json_values, st.sampled_from(["identity", "resource", "trust", "scp", "session"]))
     def test_random_json_documents(self, value: Any, ptype: str) -> None:
         """Random JSON is either a valid policy or a LedgerError."""
         with contextlib.suppress(LedgerError):
             parse_policy(value if isinstance(value, dict) else json.dumps(value), ptype)
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200)
     @given(st.binary(max_size=200))
     def test_random_bytes(self, data: bytes) -> None:
         """Arbitrary bytes (invalid UTF-8, NULs) are a LedgerError or a policy."""
@@ -103,7 +103,7 @@ class TestMalformedInput:
                 continue
             raise AssertionError("accepted")
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=300)
     @given(st.dictionaries(
         st.sampled_from(["id", "principal", "principal_account", "action", "resource",
                          "resource_account", "identity_policies", "resource_policy",
@@ -116,7 +116,7 @@ class TestMalformedInput:
         assert {"id", "EvalDecision", "MatchedStatements", "MissingContextValues",
                 "error"} <= set(json.loads(out[0]))
 
-    @settings(max_examples=200, deadline=None)
+    @settings(max_examples=200)
     @given(st.text(max_size=100) | st.binary(max_size=100))
     def test_random_lines(self, line: Any) -> None:
         """Arbitrary text or bytes lines never raise out of simulate_lines."""

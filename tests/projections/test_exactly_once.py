@@ -94,25 +94,30 @@ class TestCrashMidBatch:
         _history(ledger, 120)
         ledger.read_side()  # migrate first
         url = ledger.store.url.url
+        # The fold stalls on the first event of the fourth batch of 7: three batches are
+        # committed and the fourth is open when the kill lands, however loaded the machine.
         script = (
             "import time, sys\n"
             "from ledger import Ledger\n"
             "from projections.fold import changes_of\n"
             "from projections.runner import Projector\n"
             "l = Ledger.open(sys.argv[1]); rs = l.read_side()\n"
-            "def slow(e):\n"
-            "    time.sleep(0.01); return changes_of(e)\n"
-            "Projector(l.store, rs.facts, batch=7, fold=slow).catch_up()\n"
+            "folded = [0]\n"
+            "def stalling(e):\n"
+            "    folded[0] += 1\n"
+            "    if folded[0] == 22:\n"
+            "        print('stalled', flush=True); time.sleep(3600)\n"
+            "    return changes_of(e)\n"
+            "Projector(l.store, rs.facts, batch=7, fold=stalling).catch_up()\n"
         )
         env = dict(os.environ, PYTHONPATH=os.getcwd())
         proc = subprocess.Popen([sys.executable, "-c", script, url], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rs = ledger.read_side()
-        deadline = time.monotonic() + 30
-        while rs.position() < 20 and time.monotonic() < deadline:
-            time.sleep(0.05)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout is not None
+        assert "stalled" == proc.stdout.readline().strip()
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        assert -signal.SIGKILL == proc.wait()
+        rs = ledger.read_side()
         stopped = rs.position()
         assert 0 < stopped < ledger.store.max_position()
         rs.catch_up()
@@ -197,9 +202,10 @@ class TestFollowerWorker:
             from projections.sql import SqlFacts
 
             facts = SqlFacts(ledger.read_side().engine)
-            deadline = time.monotonic() + 20
-            while facts.position("temporal") < target and time.monotonic() < deadline:
+            deadline = time.monotonic() + 120  # a bound for a hung worker, not a speed requirement
+            while facts.position("temporal") < target and time.monotonic() < deadline and proc.poll() is None:
                 time.sleep(0.05)
+            assert None is proc.poll(), "the follower exited"
             assert target == facts.position("temporal")
         finally:
             proc.terminate()

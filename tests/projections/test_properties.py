@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import LedgerError
@@ -27,8 +27,7 @@ from tests.projections._support import (
 BACKENDS = ["sqlite", "postgres"]
 HISTORIES = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 3), st.integers(0, 5)),
                      min_size=3, max_size=16)
-SETTINGS = settings(max_examples=6, deadline=None, derandomize=False,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=6)
 
 
 def _record(ledger: Any, ops: list[tuple[str, int, int]]) -> int:

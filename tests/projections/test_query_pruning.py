@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.projections._support import OPS, QUERIES, A, B, doc, fresh_ledger, setup, t
@@ -16,8 +16,7 @@ from tests.projections.test_properties import _record, _times
 BACKENDS = ["sqlite", "postgres"]
 HISTORIES = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 3), st.integers(0, 5)),
                      min_size=3, max_size=16)
-SETTINGS = settings(max_examples=6, deadline=None, derandomize=False,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=6)
 ROLE = f"arn:aws:iam::{A}:role/R"
 QUESTIONS = [
     ("s3:PutObject", "arn:aws:s3:::data-b/k"),

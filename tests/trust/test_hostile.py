@@ -13,12 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.application.facade import Ledger
+from ledger.application.importing.runner import ImportSummary, import_cloudtrail
+from ledger.errors import ValidationError
 from tests.trust._cloudtrail import data_event
 from tests.trust._hostile import hostile_policy, hostile_text, json_value, typed_or_ok
 from tests.trust._support import ACCOUNT, raw, run_cli
 
-FUZZ = settings(max_examples=300, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -77,8 +79,43 @@ class TestHostileCommands:
         _log_intact(store_url, before)
 
 
+def _import_one(ledger: Ledger, path: Path) -> tuple[ImportSummary, int]:
+    """Import one file; any exception, typed or not, fails the test (a bad file belongs in the
+    summary's errors). Returns the summary and how many events reached the log."""
+    before = ledger.store.max_position()
+    summary = import_cloudtrail(ledger, [path])
+    return summary, ledger.store.max_position() - before
+
+
+def _assert_rejected_whole(summary: ImportSummary, written: int, path: Path) -> None:
+    assert [str(path)] == [error["path"] for error in summary.errors]
+    assert (0, 0, 0) == (summary.records, summary.events, written)
+
+
+def _assert_accepted(summary: ImportSummary, written: int, records: int) -> None:
+    assert [] == summary.errors
+    assert records == summary.records
+    assert records == summary.imported + summary.duplicates + sum(summary.skipped.values())
+    assert summary.events == written
+
+
+_GOOD = json.dumps(data_event(7)).encode()
+HOSTILE_FILES = {
+    "a UTF-16 byte order mark": (b'\xff\xfe{"Records": []}', "not UTF-8 text: invalid start byte at byte 0"),
+    "invalid UTF-8 inside a value": (b'{"Records": [{"eventTime": "\xc3\x28"}]}',
+                                     "not UTF-8 text: invalid continuation byte at byte 28"),
+    "gzip magic, then garbage": (b"\x1f\x8b\x08garbage", "corrupt or truncated gzip: "),
+    "a trail truncated mid-record": (b'{"Records": [' + _GOOD[:100], "invalid JSON: "),
+    "a good record, then a number": (b'{"Records": [' + _GOOD + b", 1]}", "record 2 is not a JSON object"),
+    "Records is an object": (b'{"Records": {"not": "a list"}}', '"Records" is not a list'),
+    "records that are not objects": (b'{"Records": [1, "x", null]}', "record 1 is not a JSON object"),
+    "a thousand empty objects in a row": (b"{}" * 1000, "invalid JSON: Extra data at line 1 column 3"),
+    "arrays nested 50,000 deep": (b"[" * 50_000 + b"]" * 50_000, "JSON nested too deeply to be an AWS export"),
+}
+
+
 class TestHostileImports:
-    """CloudTrail records and files: typed errors or per-file rejections, never a crash."""
+    """CloudTrail records and files: a file is imported whole or rejected whole, never a crash."""
 
     @FUZZ
     @given(field=st.sampled_from(["userIdentity", "eventTime", "eventName", "eventSource", "eventID",
@@ -87,38 +124,65 @@ class TestHostileImports:
            value=json_value)
     def test_mutated_records(self, ledger: Ledger, tmp_path_factory: pytest.TempPathFactory,
                              field: str, value: object) -> None:
-        """A record with any field replaced by hostile JSON imports or is reported."""
-        from ledger.application.importing.runner import import_cloudtrail
-
+        """A record with any field replaced by hostile JSON is imported (counted once), or its file
+        is reported in the summary's errors, or (a lone surrogate) the import stops with a typed
+        error; a rejection writes nothing."""
         record = data_event(7)
         record[field] = value
         path = tmp_path_factory.mktemp("ct") / "trail.json"
         path.write_text(json.dumps({"Records": [record]}), encoding="utf-8", errors="surrogatepass")
-        typed_or_ok(ledger, import_cloudtrail, ledger, [path])
+        before = ledger.store.max_position()
+        try:
+            summary, written = _import_one(ledger, path)
+        except ValidationError as error:
+            # A string that is not encodable as UTF-8 (a lone surrogate, escaped in the JSON) passes
+            # the file check and fails at the store: today the whole import stops with this typed
+            # error, having written nothing, rather than listing the file in the summary's errors.
+            assert "cannot be stored as UTF-8 JSON" in error.message
+            assert before == ledger.store.max_position()
+            return
+        if summary.errors:
+            _assert_rejected_whole(summary, written, path)
+        else:
+            _assert_accepted(summary, written, records=1)
+
+    @pytest.mark.parametrize(("content", "reason"), list(HOSTILE_FILES.values()), ids=list(HOSTILE_FILES))
+    def test_hostile_files_are_rejected_whole(self, ledger: Ledger, tmp_path: Path, content: bytes,
+                                              reason: str) -> None:
+        """Invalid UTF-8, broken gzip, truncated, mis-shaped and deeply nested files are each
+        reported with their reason, and no record of them (not even a good one) is written."""
+        path = tmp_path / "trail.json"
+        path.write_bytes(content)
+        summary, written = _import_one(ledger, path)
+        _assert_rejected_whole(summary, written, path)
+        assert summary.errors[0]["reason"].startswith(reason), summary.errors
 
     @settings(FUZZ, max_examples=100)
-    @given(content=st.one_of(
-        st.binary(max_size=200),
-        st.sampled_from([b"\xff\xfe{\"Records\": []}", b"\x1f\x8b\x08garbage",
-                         b'{"Records": {"not": "a list"}}', b'{"Records": [1, "x", null]}',
-                         b'{"Records": [{"eventTime": "\xc3\x28"}]}', b"{}" * 1000]),
-    ))
-    def test_hostile_files(self, ledger: Ledger, tmp_path_factory: pytest.TempPathFactory, content: bytes) -> None:
-        """Invalid UTF-8, truncated, gzip-looking and deeply nested files are rejected whole."""
-        from ledger.application.importing.runner import import_cloudtrail
-
+    @given(content=st.binary(max_size=200))
+    def test_random_bytes_are_rejected_whole_or_hold_no_record(
+        self, ledger: Ledger, tmp_path_factory: pytest.TempPathFactory, content: bytes
+    ) -> None:
+        """Random bytes never crash an import nor write anything: bytes that are not UTF-8 are
+        rejected; the rest are rejected or (blank, `[]`) hold no record."""
         path = tmp_path_factory.mktemp("ct") / "trail.json"
         path.write_bytes(content)
-        typed_or_ok(ledger, import_cloudtrail, ledger, [path])
-
+        summary, written = _import_one(ledger, path)
+        try:
+            content.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            assert summary.errors, "bytes that are not UTF-8 were accepted"
+        if summary.errors:
+            _assert_rejected_whole(summary, written, path)
+        else:
+            _assert_accepted(summary, written, records=0)
 
     def test_deeply_nested_file(self, ledger: Ledger, tmp_path: Path) -> None:
-        """A file nested 50,000 arrays deep is rejected with a typed error."""
-        from ledger.application.importing.runner import import_cloudtrail
-
+        """A file nested 50,000 arrays deep (and never closed) is reported as nested too deeply."""
         path = tmp_path / "deep.json"
         path.write_bytes(b'{"Records": [' + b"[" * 50_000)
-        typed_or_ok(ledger, import_cloudtrail, ledger, [path])
+        summary, written = _import_one(ledger, path)
+        assert [{"path": str(path), "reason": "JSON nested too deeply to be an AWS export"}] == summary.errors
+        _assert_rejected_whole(summary, written, path)
 
 
 class TestHostileCli:
@@ -152,8 +216,10 @@ class TestHostileCli:
         result = run_cli("--db", store_url, *args)
         assert result.code in (0, 1, 2)
         assert "Traceback" not in result.out + result.err
-        if result.code == 2 and result.err.startswith("error:"):
-            assert 1 == len(result.err.strip().splitlines()) or len(result.err) > 200  # wrapped long line
+        if result.code == 2:  # the one error line, or typer's usage message for a malformed argument
+            assert result.err.startswith(("error: ", "Usage: ")), result.err
+        if result.err.startswith("error: "):
+            assert [result.err.rstrip("\n")] == result.err.rstrip("\n").split("\n")
         _log_intact(store_url, before)
 
     def test_nul_byte_arguments_from_a_real_process(self, store_url: str) -> None:
