@@ -19,7 +19,7 @@ def follow(store: Any, read_side: Any, *, poll: float = 1.0, gap_grace: float = 
     eventsourcing's channel so new events are projected within milliseconds; gaps in
     positions are passed only after `gap_grace` seconds (late commits are never skipped)."""
     read_side.projector.gap_grace = gap_grace
-    listener = _listener(store)
+    listener = store.listen()
     deadline = None if stop_after is None else time.monotonic() + stop_after
     try:
         while deadline is None or time.monotonic() < deadline:
@@ -30,8 +30,7 @@ def follow(store: Any, read_side: Any, *, poll: float = 1.0, gap_grace: float = 
             wait = poll if deadline is None else max(0.0, min(poll, deadline - time.monotonic()))
             if listener is not None:
                 try:
-                    for _ in listener.notifies(timeout=wait, stop_after=1):
-                        break
+                    listener.wait(wait)
                 except Exception:  # noqa: BLE001 - a lost listener degrades to polling
                     listener = None
             else:
@@ -42,16 +41,3 @@ def follow(store: Any, read_side: Any, *, poll: float = 1.0, gap_grace: float = 
         if listener is not None:
             listener.close()
 
-
-def _listener(store: Any) -> Any:
-    if store.url.dialect != "postgresql":
-        return None
-    try:
-        import psycopg
-
-        conn = psycopg.connect(**store.url.pg_params, autocommit=True)
-        channel = store.recorder.channel_name
-        conn.execute(f'LISTEN "{channel}"')
-        return conn
-    except Exception:  # noqa: BLE001 - polling still works without notifications
-        return None

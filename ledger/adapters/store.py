@@ -381,6 +381,21 @@ class EventStore:
     def max_position(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
 
+    def listen(self) -> NewEventsListener | None:
+        """A wake-up for new events (PostgreSQL LISTEN on eventsourcing's channel), or None where
+        the store has no push notifications (SQLite) or listening failed: callers poll instead."""
+        if self.url.dialect != "postgresql" or self.url.pg_params is None:
+            return None
+        try:
+            import psycopg
+            from psycopg.sql import SQL, Identifier
+
+            conn = psycopg.connect(**self.url.pg_params, autocommit=True)
+            conn.execute(SQL("LISTEN {}").format(Identifier(self.recorder.channel_name)))
+        except Exception:  # noqa: BLE001 - polling still works without notifications
+            return None
+        return NewEventsListener(conn)
+
     def close(self) -> None:
         # Closing must never mask the caller's own error.
         with contextlib.suppress(Exception):
@@ -398,3 +413,18 @@ def _is_ddl_race(error: BaseException) -> bool:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0][:300]
+
+
+class NewEventsListener:
+    """A PostgreSQL connection LISTENing for eventsourcing's new-event notifications."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def wait(self, timeout: float) -> None:
+        """Return on the next notification or after `timeout` seconds, whichever comes first."""
+        for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+            break
+
+    def close(self) -> None:
+        self._conn.close()

@@ -18,7 +18,6 @@ from projections.queries.policy_shape import (
     any_matches_resource,
     denies_everywhere,
     named_principals,
-    resource_probe,
 )
 from projections.view import Snapshot
 
@@ -142,9 +141,8 @@ def allowing_holders(snap: Snapshot, action_lower: str, resource: str = "*") -> 
             if holders and ("*" in services or service in services or service == "*")]
     out = index.anywhere
     if specific:
-        probe = resource_probe(action_lower, resource)
         for statements, holders in specific:
-            if not holders <= out and any_matches_resource(statements, probe):
+            if not holders <= out and any_matches_resource(statements, resource):
                 out = out | holders
     index.by_resource[resource] = out
     return out

@@ -1,20 +1,18 @@
-"""What a compiled policy could grant, deny or name, read from its statements without a request.
+"""What a compiled policy could grant, deny or name, asked through the policy engine's analysis
+API (`CompiledPolicy.allow_statements_for`, `StatementShape`, `named_principals`) without a request.
 
-The read side's one look inside compiled statements (until the policy engine offers an analysis
-API, which then replaces this module alone); it never decides a request nor reads any state.
+The read side's pruning reads policies only through here; it never decides a request nor reads state.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ledger.policy import CompiledPolicy, PrincipalKind, Request, RequestPrincipal
+from ledger.policy import CompiledPolicy, CompiledStatement
 from ledger.policy.document import Statement
 
-# Compiled statements, opaque outside this module.
-Statements = tuple[Any, ...]
+Statements = tuple[CompiledStatement, ...]
 # (Allow statements to match per resource, or () for "any resource"; services their Resource can name)
 AllowShape = tuple[Statements, frozenset[str]]
+_ANY_SERVICE = frozenset("*")
 
 
 def document_statements(compiled: CompiledPolicy) -> tuple[Statement, ...]:
@@ -27,66 +25,43 @@ def allow_shape(compiled: CompiledPolicy, action_lower: str) -> AllowShape | Non
     (or uses policy variables, decided per caller); otherwise the statements to match per
     resource and the services their Resource patterns can name ("*" when a pattern leaves the
     service open)."""
-    allows = [st for st in compiled.candidates(action_lower) if st.allow]
+    allows = compiled.allow_statements_for(action_lower)
     if not allows:
         return None
-    if any(st.res_any or st.res_templates for st in allows):
-        return (), frozenset("*")
-    services: set[str] = set()
-    statements = compiled.document.statements
-    for st in allows:
-        raw = statements[st.index]
-        if raw.not_resource is not None:
-            services.add("*")
-            continue
-        for pattern in raw.resource or ():
-            parts = pattern.split(":", 3)
-            service = parts[2].lower() if len(parts) > 3 else "*"
-            services.add("*" if "*" in service or "?" in service else service)
-    return tuple(allows), frozenset(services)
+    shapes = [st.shape for st in allows]
+    if any(s.covers_every_resource or s.resource_uses_variables for s in shapes):
+        return (), _ANY_SERVICE
+    return allows, frozenset().union(*(s.resource_services for s in shapes))
 
 
 def denies_everywhere(compiled: CompiledPolicy, action_lower: str) -> bool:
     """A Deny statement for the action on every resource, with no condition or variable."""
-    return any(not st.allow and st.res_any and not st.res_not and not st.cond_keys and not st.conditions
-               for st in compiled.candidates(action_lower))
+    return compiled.unconditional_deny_everywhere(action_lower)
 
 
-def resource_probe(action_lower: str, resource: str) -> Request:
-    """A request for `resource` that only Resource matching may look at."""
-    return Request(RequestPrincipal("arn:aws:iam::000000000000:root", PrincipalKind.ROOT, "000000000000"),
-                   action_lower, resource, derive_context=False)
-
-
-def any_matches_resource(statements: Statements, probe: Request) -> bool:
-    """Whether the Resource (or NotResource) of any of `statements` covers the probe's resource."""
-    return any(st.matches_resource(probe) for st in statements)
+def any_matches_resource(statements: Statements, resource: str) -> bool:
+    """Whether the Resource (or NotResource) of any of `statements` covers `resource`."""
+    return any(st.matches_arn(resource) for st in statements)
 
 
 def named_principals(compiled: CompiledPolicy) -> tuple[frozenset[str], frozenset[str]] | None:
-    """(ARNs and other principal values its Allow statements name, accounts they name); None when
-    one names everyone ("*", NotPrincipal, or no Principal element)."""
-    named: set[str] = set()
-    accounts: set[str] = set()
-    for st in compiled.statements:
-        if not st.allow:
-            continue
-        pm = st.principal
-        if pm is None or st.not_principal is not None or pm.any:
-            return None
-        named |= pm.arns | pm.others
-        accounts |= pm.accounts
-    return frozenset(named), frozenset(accounts)
+    """(ARNs, unique ids and other principal values its Allow statements name, accounts they
+    name); None when one names everyone ("*", NotPrincipal, or no Principal element)."""
+    named = compiled.named_principals()
+    if named.everyone:
+        return None
+    return named.identifiers, named.accounts
 
 
 def trusted_accounts(compiled: CompiledPolicy, action_lower: str) -> dict[str, list[str]]:
     """Accounts an Allow statement for the action names (id or :root), each with the condition
     keys of those statements, in the order written."""
     out: dict[str, list[str]] = {}
-    for st in compiled.candidates(action_lower):
-        if not st.allow or st.principal is None:
+    for st in compiled.allow_statements_for(action_lower):
+        principals = st.shape.principals
+        if principals is None:
             continue
-        for acct in st.principal.accounts:
+        for acct in principals.accounts:
             keys = out.setdefault(acct, [])
-            keys += [name for _, name in st.cond_keys if name not in keys]
+            keys += [name for name in st.shape.condition_keys if name not in keys]
     return out
