@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.catalog import evaluated_resource
 from ledger.errors import LedgerError
 from ledger.policy import (
     CompiledPolicy,
@@ -397,11 +398,13 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                                    "role", revoked[1], "revoke", out.errors)
                         if e:
                             identity.append(e)
-    resource_account, resource_policy = _resource_side_memo(snap, action, resource, out)
+    evaluated = evaluated_resource(action, resource, rp.arn)  # no resource type: all resources
+    side = resource if evaluated == resource else "*"
+    resource_account, resource_policy = _resource_side_memo(snap, action, side, out)
     scps = _scps_memo(snap, caller_account, out) if kind is not PrincipalKind.SERVICE else None
     ctx.update(context or {})
     rp = RequestPrincipal(rp.arn, rp.kind, rp.account, unique_id or rp.unique_id, role_arn or rp.role_arn)
-    out.request = Request(rp, action, resource, resource_account, ctx)
+    out.request = Request(rp, action, evaluated, resource_account, ctx)
     out.policies = PolicySet(identity, resource_policy, boundaries, session, scps)
     return out
 

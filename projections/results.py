@@ -101,10 +101,14 @@ class WhoCanResult(_ByKey):
     action: str
     resource: str
     principals: tuple[WhoCanEntry, ...]
+    notes: tuple[str, ...] = ()  # warnings about the request itself (a typo, a malformed ARN)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "action": self.action, "resource": self.resource,
-                "principals": [p.to_dict() for p in self.principals]}
+        out = {"as_of": self.as_of, "action": self.action, "resource": self.resource,
+               "principals": [p.to_dict() for p in self.principals]}
+        if self.notes:  # as a decision's "Notes": present when there is something to say
+            out["notes"] = list(self.notes)
+        return out
 
 
 # -- what_can --------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Each prints a rich table (or `--json`); failures become one line and exit code 2
 from __future__ import annotations
 
 import html
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,6 +71,17 @@ def _context(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def _warn(action: str, resource: str) -> list[str]:
+    """The catalogue's notes on the request (a typo, a malformed ARN), one `warning:` line each on
+    stderr, as plain text; returned so `can` does not print them twice."""
+    from ledger.catalog import diagnose_request
+
+    notes = diagnose_request(action, resource)
+    for note in notes:
+        sys.stderr.write(f"warning: {note}\n")
+    return notes
+
+
 def _origin(o: Any) -> str:
     if not isinstance(o, dict):
         return ""
@@ -92,6 +104,7 @@ def can_cmd(
         if wants_json(json_output):
             emit_json(decision.to_dict())
         else:
+            warned = _warn(action, resource)
             colour = "green" if decision.allowed else "red"
             console.print(f"[bold {colour}]{decision.eval_decision}[/] {principal} {action} {resource}"
                           f"  (as of {decision.as_of.get('valid_time')})", highlight=False)
@@ -105,7 +118,7 @@ def can_cmd(
                 console.print(f"missing context: {key}", highlight=False)
             for err in decision.decision.errors:
                 console.print(f"[yellow]note:[/] {err}", highlight=False)
-            for note in decision.notes:
+            for note in (n for n in decision.notes if n not in warned):
                 console.print(f"[yellow]note:[/] {note}", highlight=False)
             for unknown in decision.unknown_policies:
                 console.print(f"[yellow]unknown policy:[/] {unknown.get('policy_arn')}", highlight=False)
@@ -124,6 +137,7 @@ def who_can_cmd(
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
+        _warn(action, resource)
         table = Table("principal", "decision", "path", "missing context",
                       title=f"who can {action} on {resource} (as of {result.as_of.get('valid_time')})")
         for p in result.principals:

@@ -65,17 +65,18 @@ def simulate(
     input_file: Path = typer.Option(None, "--input", "-i", help="JSON Lines scenarios (default: stdin)."),
 ) -> None:
     """Evaluate policy scenarios (JSON Lines in, one JSON line out per scenario, in order)."""
+    from ledger.catalog import CatalogAdvisor
     from ledger.policy.simulate import run_simulate
 
     if input_file is None:
-        run_simulate(sys.stdin, sys.stdout)
+        run_simulate(sys.stdin, sys.stdout, CatalogAdvisor())
         return
     try:
         stream = input_file.open(encoding="utf-8", errors="replace")
     except OSError as error:
         raise ValidationError(f"cannot read {input_file}: {error.strerror}") from None
     with stream:
-        run_simulate(stream, sys.stdout)
+        run_simulate(stream, sys.stdout, CatalogAdvisor())
 
 
 @app.command("history")

@@ -7,6 +7,7 @@ for a document the caller passes in.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -20,7 +21,7 @@ from ledger.policy.document import (
 )
 from ledger.policy.errors import PolicyValidationError
 
-__all__ = ["parse_policy"]
+__all__ = ["API_MAX_CHARS", "load_policy_json", "parse_policy"]
 
 _IDENTITY_LIKE = frozenset(
     {
@@ -34,9 +35,13 @@ _IDENTITY_LIKE = frozenset(
     }
 )
 
-_MAX_RAW_CHARS = 1_000_000
+# IAM API Reference, CreatePolicy/PutUserPolicy...: "The maximum length of the policy document that
+# you can pass in this operation, including whitespace" is "Maximum length of 131072". The size
+# quotas (SIZE_LIMITS) count characters without whitespace; this bound counts every character,
+# whitespace inside values included, so a 2,048-character policy cannot carry megabytes of blanks.
+API_MAX_CHARS = 131_072
 _MAX_DEPTH = 8
-_ACTION_RE = re.compile(r"^(\*|[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]*)$")
+_ACTION_RE = re.compile(r"^(\*|[A-Za-z0-9*?-]+:[A-Za-z0-9*?_.-]+)$")
 _ACCOUNT_RE = re.compile(r"^\d{12}$")
 _UNIQUE_ID_RE = re.compile(r"^A[A-Z0-9]{15,127}$")
 _BAD_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -60,6 +65,10 @@ _PRINCIPAL_KEYS = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
 
 
 
+def _reject_constant(name: str) -> Any:
+    raise PolicyValidationError("", f"{name} is not a JSON value (IAM policies are strict JSON)")
+
+
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -70,13 +79,52 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _depth_ok(obj: Any, depth: int = 0) -> bool:
+    """Nested no deeper than IAM's grammar allows; also rejects NaN and infinities, which no
+    JSON text can hold (`json.loads` of `NaN` or a dict built in Python can)."""
     if depth > _MAX_DEPTH:
         return False
     if isinstance(obj, dict):
         return all(_depth_ok(v, depth + 1) for v in obj.values())
     if isinstance(obj, list):
         return all(_depth_ok(v, depth + 1) for v in obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise PolicyValidationError("", "NaN and Infinity are not JSON values (IAM policies are strict JSON)")
     return True
+
+
+def _decode(doc: str | bytes | bytearray, raw_limit: int) -> Any:
+    """Strict JSON as IAM parses it: UTF-8, no duplicate keys, no NaN/Infinity, bounded size."""
+    if len(doc) > raw_limit:
+        raise PolicyValidationError(
+            "", f"document is too large: {len(doc)} characters, at most {raw_limit} with whitespace")
+    if isinstance(doc, (bytes, bytearray)):
+        try:
+            doc = bytes(doc).decode("utf-8")
+        except UnicodeDecodeError:
+            raise PolicyValidationError("", "document is not valid UTF-8") from None
+    try:
+        return json.loads(doc, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    except PolicyValidationError:
+        raise
+    except RecursionError:
+        raise PolicyValidationError("", "document is nested too deeply") from None
+    except ValueError as exc:
+        raise PolicyValidationError("", f"malformed JSON: {exc}") from None
+
+
+def load_policy_json(doc: str | bytes | bytearray, raw_limit: int = API_MAX_CHARS) -> dict[str, Any]:
+    """A policy document's JSON text as a dict, parsed as IAM parses it (duplicate keys, NaN and
+    Infinity rejected; at most `raw_limit` characters): every path that takes a policy as text
+    uses this, so none of them can accept what `parse_policy` rejects."""
+    try:
+        data = _decode(doc, raw_limit)
+    except PolicyValidationError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fail typed: any surprise in a hostile document is a rejection
+        raise PolicyValidationError("", f"invalid document ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise PolicyValidationError("", "document must be a JSON object")
+    return data
 
 
 def _check_text(path: str, value: str) -> str:
@@ -279,28 +327,21 @@ def parse_policy(
 
 
 def _parse(doc: Any, ptype: PolicyType, limit: int) -> PolicyDocument:
+    raw_limit = max(API_MAX_CHARS, limit)
     if isinstance(doc, (bytes, bytearray)):
-        if len(doc) > _MAX_RAW_CHARS:
-            raise PolicyValidationError("", "document is too large")
+        if len(doc) > raw_limit:
+            raise PolicyValidationError(
+                "", f"document is too large: {len(doc)} bytes, at most {raw_limit} with whitespace")
         try:
             doc = bytes(doc).decode("utf-8")
         except UnicodeDecodeError:
             raise PolicyValidationError("", "document is not valid UTF-8") from None
     if isinstance(doc, str):
-        if len(doc) > _MAX_RAW_CHARS:
-            raise PolicyValidationError("", "document is too large")
-        if _size(doc) > limit:
+        if len(doc) <= raw_limit and _size(doc) > limit:
             raise PolicyValidationError(
                 "", f"document exceeds the {ptype.value} policy size limit of {limit} characters"
             )
-        try:
-            data = json.loads(doc, object_pairs_hook=_reject_duplicates)
-        except PolicyValidationError:
-            raise
-        except RecursionError:
-            raise PolicyValidationError("", "document is nested too deeply") from None
-        except ValueError as exc:
-            raise PolicyValidationError("", f"malformed JSON: {exc}") from None
+        data = _decode(doc, raw_limit)
     elif isinstance(doc, dict):
         data = doc
     else:
@@ -311,9 +352,12 @@ def _parse(doc: Any, ptype: PolicyType, limit: int) -> PolicyDocument:
         raise PolicyValidationError("", "document is nested too deeply")
     if not isinstance(doc, str):
         try:
-            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError):
             raise PolicyValidationError("", "document is not JSON-serialisable") from None
+        if len(text) > raw_limit:
+            raise PolicyValidationError(
+                "", f"document is too large: {len(text)} characters, at most {raw_limit} with whitespace")
         if _size(text) > limit:
             raise PolicyValidationError(
                 "", f"document exceeds the {ptype.value} policy size limit of {limit} characters"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from ledger.policy.arn import PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
 from ledger.policy.compiled import compile_policy
@@ -19,7 +19,17 @@ from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.parsing import parse_policy
 from ledger.policy.request import TRUST_ACTIONS, Request
 
-__all__ = ["run_simulate", "simulate_lines", "simulate_scenario"]
+__all__ = ["ScenarioAdvisor", "run_simulate", "simulate_lines", "simulate_scenario"]
+
+
+class ScenarioAdvisor(Protocol):
+    """What the engine cannot know itself, supplied by the caller (the CLI passes the AWS service
+    catalogue, `ledger.catalog.CatalogAdvisor`): the resource AWS evaluates the request against
+    (an action with no resource type is evaluated against all resources), and warnings."""
+
+    def evaluated_resource(self, action: str, resource: str, principal_arn: str) -> str: ...
+
+    def warnings(self, request: Request, policies: PolicySet, resource_as_given: str) -> list[str]: ...
 
 _ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9_.-]+$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -197,12 +207,14 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
     )
 
 
-def build_request(sc: dict[str, Any]) -> tuple[Request, PolicySet]:
+def build_request(sc: dict[str, Any], advisor: ScenarioAdvisor | None = None) -> tuple[Request, PolicySet]:
     """Turn a scenario object into (Request, PolicySet); ScenarioError/PolicyValidationError."""
     principal = _principal(sc)
     action, resource, resource_account = _target(sc, principal)
     context = _context(sc)
     policies = _policy_set(sc, principal, action)
+    if advisor is not None:
+        resource = advisor.evaluated_resource(action, resource, principal.arn)
     return Request(principal, action, resource, resource_account, context), policies
 
 
@@ -212,6 +224,7 @@ def _error_line(sid: Any, message: str) -> dict[str, Any]:
         "EvalDecision": None,
         "MatchedStatements": [],
         "MissingContextValues": [],
+        "Warnings": [],
         "error": message,
     }
 
@@ -220,13 +233,14 @@ def _message(exc: LedgerError) -> str:
     return f"{exc.code}: {exc.message}"
 
 
-def simulate_scenario(scenario: Any) -> dict[str, Any]:
+def simulate_scenario(scenario: Any, advisor: ScenarioAdvisor | None = None) -> dict[str, Any]:
     """Evaluate one parsed scenario object into its output object (never raises)."""
     sid = scenario.get("id") if isinstance(scenario, dict) else None
     try:
         if not isinstance(scenario, dict):
             raise ScenarioError("scenario must be a JSON object")
-        request, policies = build_request(scenario)
+        request, policies = build_request(scenario, advisor)
+        warnings = advisor.warnings(request, policies, scenario.get("resource") or "*") if advisor else []
         decision = evaluate(request, policies)
         if decision.errors:
             return _error_line(sid, "EvaluationError: " + "; ".join(decision.errors))
@@ -237,6 +251,7 @@ def simulate_scenario(scenario: Any) -> dict[str, Any]:
             "MissingContextValues": list(decision.missing_context_values),
             "PermissionsBoundaryDecisionDetail": decision.permissions_boundary_decision_detail,
             "OrganizationsDecisionDetail": decision.organizations_decision_detail,
+            "Warnings": warnings,
             "error": None,
         }
     except LedgerError as exc:
@@ -254,7 +269,7 @@ def _dumps(obj: dict[str, Any]) -> str:
         return json.dumps(_error_line(None, "InvalidScenario: output is not JSON-serialisable"))
 
 
-def simulate_lines(lines: Iterable[str | bytes]) -> Iterator[str]:
+def simulate_lines(lines: Iterable[str | bytes], advisor: ScenarioAdvisor | None = None) -> Iterator[str]:
     """One JSON line (without newline) per non-blank input line, in input order."""
     for line in lines:
         try:
@@ -277,15 +292,15 @@ def simulate_lines(lines: Iterable[str | bytes]) -> Iterator[str]:
             except ValueError as exc:
                 yield _dumps(_error_line(None, f"InvalidScenario: malformed JSON: {exc}"))
                 continue
-            yield _dumps(simulate_scenario(scenario))
+            yield _dumps(simulate_scenario(scenario, advisor))
         except Exception as exc:  # noqa: BLE001  # pragma: no cover - belt and braces
             yield _dumps(_error_line(None, f"InternalError: {type(exc).__name__}"))
 
 
-def run_simulate(in_stream: IO[str], out_stream: IO[str]) -> int:
+def run_simulate(in_stream: IO[str], out_stream: IO[str], advisor: ScenarioAdvisor | None = None) -> int:
     """Stream scenarios from `in_stream` to `out_stream`; exit code 0, or 1 if any line erred."""
     status = 0
-    for out in simulate_lines(in_stream):
+    for out in simulate_lines(in_stream, advisor):
         if not out.endswith('"error": null}'):
             status = 1
         out_stream.write(out + "\n")

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ledger.catalog import diagnose_request
 from ledger.errors import LedgerError
 from ledger.gc_pause import collector_paused
 from ledger.policy import PrincipalKind, principal_from_arn
@@ -117,7 +118,9 @@ class ReadSide:
                 self._prefetch(snap, principal, action, resource)
             d = decide(snap, principal, action, resource, context, unknown_context=unknown_context,
                        as_of=as_of)
-            return who_can.explain_root_assume(snap, d, principal, action, resource)
+            d = who_can.explain_root_assume(snap, d, principal, action, resource)
+            d.notes += diagnose_request(action, resource)  # a typo gets its nearest valid form
+            return d
 
     def _prefetch(self, snap: Snapshot, principal: str, action: str, resource: str) -> None:
         """Everything `build_inputs` reads for a user, role or root caller, in one statement."""

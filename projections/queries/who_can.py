@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ledger.catalog import diagnose_request, evaluated_resource
 from ledger.errors import LedgerError
 from ledger.policy import PolicySet, PrincipalKind, principal_from_arn
 from projections.assemble import AuditDecision, Inputs, decide, resource_side
@@ -32,7 +33,7 @@ def who_can(snap: Snapshot, as_of: AsOf, action: str, resource: str, *, paths: b
     cands = Candidates(snap, callers, prune)
     found: dict[str, WhoCanEntry] = {}
     direct: list[str] = []
-    for arn in cands.for_action(action, resource):
+    for arn in cands.for_action(action, evaluated_resource(action, resource)):
         d = decide(snap, arn, action, resource, ctx, unknown_context=True)
         if d.allowed:
             direct.append(arn)
@@ -46,7 +47,8 @@ def who_can(snap: Snapshot, as_of: AsOf, action: str, resource: str, *, paths: b
     principals = [found[k] for k in sorted(found)]
     if action.lower() == "sts:assumerole":
         principals += _delegated(snap, resource)
-    return WhoCanResult(as_of=as_of, action=action, resource=resource, principals=tuple(principals))
+    return WhoCanResult(as_of=as_of, action=action, resource=resource, principals=tuple(principals),
+                        notes=tuple(diagnose_request(action, resource)))
 
 
 def _step(principal: str, action: str, resource: str, d: AuditDecision,

@@ -23,7 +23,8 @@ from ledger.application.importing.index import derived_id
 from ledger.domain import events as ev
 from ledger.domain import names
 from ledger.domain.state import AccountState, Group, Role, User
-from ledger.errors import ImportFormatError
+from ledger.errors import ImportFormatError, PolicyValidationError
+from ledger.policy.parsing import load_policy_json
 
 AWS_ACCOUNT = "aws"
 _LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -92,18 +93,14 @@ def infer_account(dump: Dump) -> str | None:
 
 
 def document(value: Any) -> dict[str, Any] | None:
-    if isinstance(value, dict):
-        copied: dict[str, Any] = json.loads(json.dumps(value))
-        return copied
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        if not text.startswith("{"):
-            text = urllib.parse.unquote(text)
-        try:
-            loaded = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):
-            return None
-        return loaded if isinstance(loaded, dict) else None
+    try:  # as IAM parses JSON: duplicate keys, NaN and Infinity make no document
+        if isinstance(value, dict):
+            return load_policy_json(json.dumps(value, allow_nan=False))
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            return load_policy_json(text if text.startswith("{") else urllib.parse.unquote(text))
+    except (ValueError, PolicyValidationError):
+        return None
     return None
 
 

@@ -39,14 +39,10 @@ class Quotas:
 def validate_policy(document: Any, policy_type: str) -> dict[str, Any]:
     """Validate a policy document for `policy_type` and return it as a JSON object."""
     from ledger.policy import PolicyType, parse_policy
+    from ledger.policy.parsing import load_policy_json
 
     if isinstance(document, (str, bytes)):
-        try:
-            loaded = json.loads(document)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise PolicyValidationError("", f"policy is not valid JSON: {error}") from None
-        except RecursionError:  # json raises it (not ValueError) on very deep nesting
-            raise PolicyValidationError("", "policy is nested too deeply") from None
+        loaded = load_policy_json(document)  # as parse_policy reads text: duplicates, NaN rejected
     else:
         loaded = document
     parse_policy(loaded, PolicyType(policy_type))

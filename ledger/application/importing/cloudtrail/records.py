@@ -97,18 +97,23 @@ def iam_path_and_name(arn: str) -> tuple[str, str]:
 
 def policy_document(value: Any) -> dict[str, Any]:
     """A policy document from CloudTrail: a JSON string, URL-encoded JSON, or already an object."""
+    from ledger.errors import PolicyValidationError
+    from ledger.policy.parsing import load_policy_json
+
     if isinstance(value, dict):
-        copied: dict[str, Any] = json.loads(json.dumps(value))
-        return copied
+        try:
+            return load_policy_json(json.dumps(value, allow_nan=False))
+        except (ValueError, PolicyValidationError):
+            raise NotUnderstood("policy document is not strict JSON") from None
     if not isinstance(value, str) or not value.strip():
         raise NotUnderstood("missing policy document")
     text = value.strip()
     if text.startswith("%7B") or text.startswith("%7b"):
         text = urllib.parse.unquote(text)
     try:
-        loaded = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise NotUnderstood("policy document is not JSON") from None
+        loaded = load_policy_json(text)  # as IAM parses it: duplicate keys, NaN, Infinity rejected
+    except PolicyValidationError as error:
+        raise NotUnderstood(f"policy document: {error.message}") from None
     if not isinstance(loaded, dict):
         raise NotUnderstood("policy document is not an object")
     return loaded
