@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ledger.policy.arn import PrincipalKind
-from ledger.policy.request import Request
+from ledger.policy.request import TRUST_ACTIONS, Request
 
 __all__ = [
     "CALLER_IDENTITY_NOTE",
@@ -79,15 +79,14 @@ def deny_notes(req: Request, reading: Reading) -> list[str]:
                 f"{action}: SCPs must allow at every level"]
     if kind is PrincipalKind.ROOT and req.action_lower == "sts:assumerole":
         return ["the root user cannot call sts:AssumeRole (AWS STS API Reference, AssumeRole)"]
-    trust = req.action_lower.startswith("sts:") and req.resource.split(":", 5)[-1].startswith("role/")
-    if trust and reading.resource_side != "allowed":
+    if req.action_lower in TRUST_ACTIONS and reading.resource_side != "allowed":
         return ["the role's trust policy names neither the caller nor its account"
                 + ("" if reading.has_resource_policy else " (the role has no trust policy)")]
     if reading.identity_side is None:
         return [f"no resource-based policy statement names {req.principal.arn}"]
     notes = _identity_notes(action, reading)
     if not req.same_account:
-        notes += _cross_account_notes(action, reading)
+        notes += _cross_account_notes(action, reading, kind is PrincipalKind.ROOT)
     elif not notes:
         notes.append(f"no identity-based or resource-based policy statement allows {action} "
                      f"on {req.resource}")
@@ -104,8 +103,10 @@ def _identity_notes(action: str, reading: Reading) -> list[str]:
     return notes
 
 
-def _cross_account_notes(action: str, reading: Reading) -> list[str]:
-    if reading.identity_side == "allowed":
+def _cross_account_notes(action: str, reading: Reading, root: bool) -> list[str]:
+    if root:
+        caller = "the caller is its account's root user (it needs no identity-based policy)"
+    elif reading.identity_side == "allowed":
         caller = f"the caller's identity-based policies allow {action}"
     elif not reading.identity_allows:
         caller = f"no identity-based policy of the caller allows {action}"

@@ -38,21 +38,26 @@ _IDENTITY_MAX = 10240
 _SEEN: OrderedDict[tuple[PolicyType, int | None, str], CompiledPolicy | tuple[str, str]] = (
     OrderedDict()
 )
-_SEEN_MAX = 2048
+_SEEN_MAX = 1024
 
 
-def _document_key(value: dict[str, Any] | str) -> str:
+def _document_key(value: dict[str, Any] | str) -> str | None:
     """A key equal for equal documents as sent: the JSON text itself, or a JSON object's repr
-    (it tells apart every JSON value; cheaper than writing it back as JSON)."""
-    return value if isinstance(value, str) else repr(value)
+    (it tells apart every JSON value; cheaper than writing it back as JSON); None if too deep."""
+    if isinstance(value, str):
+        return value
+    try:
+        return repr(value)
+    except RecursionError:
+        return None
 
 
 def _compiled(value: dict[str, Any] | str, ptype: PolicyType,
               max_size: int | None) -> CompiledPolicy | tuple[str, str]:
     """The compiled document, or the (path, reason) it was rejected for."""
-    key = (ptype, max_size, _document_key(value))
-    hit = _SEEN.get(key)
-    if hit is not None:
+    text = _document_key(value)
+    key = (ptype, max_size, text) if text is not None else None
+    if key is not None and (hit := _SEEN.get(key)) is not None:
         _SEEN.move_to_end(key)
         return hit
     result: CompiledPolicy | tuple[str, str]
@@ -61,9 +66,10 @@ def _compiled(value: dict[str, Any] | str, ptype: PolicyType,
         result = CompiledPolicy(parse_policy(value, ptype, max_size=max_size))
     except PolicyValidationError as exc:
         result = (exc.path, exc.reason)
-    _SEEN[key] = result
-    if len(_SEEN) > _SEEN_MAX:
-        _SEEN.popitem(last=False)
+    if key is not None:
+        _SEEN[key] = result
+        if len(_SEEN) > _SEEN_MAX:
+            _SEEN.popitem(last=False)
     return result
 
 

@@ -150,7 +150,8 @@ class TestEveryDenyExplainsItself:
         ({"identity": []}, "no identity-based or resource-based policy statement allows"),
         ({"resource_account": B}, "cross-account request: both sides must allow"),
         ({"principal": "mediaconvert.amazonaws.com"}, "no resource-based policy statement names"),
-    ], ids=["scp", "root-assume", "trust", "boundary", "federated", "nothing", "cross", "service"])
+        ({"principal": f"arn:aws:iam::{A}:root", "resource_account": B}, "root user (it needs no identity-based"),
+    ], ids=["scp", "root-assume", "trust", "boundary", "federated", "nothing", "cross", "service", "root-cross"])
     def test_the_note_names_the_failing_part(self, kwargs: dict[str, Any], fragment: str) -> None:
         """Each way of failing to allow has its own words."""
         args: dict[str, Any] = {"identity": [doc(allow())], "resource_account": A, **kwargs}
