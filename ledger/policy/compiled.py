@@ -217,6 +217,7 @@ class CompiledPolicy:
         "_by_prefix",
         "_cache",
         "_exact",
+        "_indexed",
         "_named",
         "_not",
         "_statements",
@@ -227,16 +228,11 @@ class CompiledPolicy:
     def __init__(self, document: PolicyDocument) -> None:
         self.document = document
         self._statements: list[CompiledStatement | None] = [None] * len(document.statements)
+        self._indexed = False
         self._exact: dict[str, list[int]] = {}
         self._by_prefix: dict[str, list[tuple[re.Pattern[str], int]]] = {}
         self._wild: list[tuple[re.Pattern[str], int]] = []
         self._not: list[tuple[re.Pattern[str], int]] = []
-        for i, st in enumerate(document.statements):
-            if st.action is not None:
-                for a in st.action:
-                    self._index_action(a.lower(), i)
-            else:
-                self._not.append((_not_action_regex(tuple(a.lower() for a in st.not_action or ())), i))
         self._cache: OrderedDict[str, tuple[CompiledStatement, ...]] = OrderedDict()
         self._named: dict[str | None, NamedPrincipals] = {}
 
@@ -253,22 +249,31 @@ class CompiledPolicy:
             )
         return st
 
-    def _index_action(self, a: str, i: int) -> None:
-        if "*" not in a and "?" not in a:
-            self._exact.setdefault(a, []).append(i)
-            return
-        rx = _action_regex(a)
-        prefix, sep, _ = a.partition(":")
-        if sep and "*" not in prefix and "?" not in prefix:
-            self._by_prefix.setdefault(prefix, []).append((rx, i))
-        else:
-            self._wild.append((rx, i))
+    def _build_index(self) -> None:
+        exact, by_prefix, wild = self._exact, self._by_prefix, self._wild
+        for i, st in enumerate(self.document.statements):
+            if st.action is None:
+                self._not.append((_not_action_regex(tuple(a.lower() for a in st.not_action or ())), i))
+                continue
+            for a in st.action:
+                a = a.lower()  # noqa: PLW2901 - the lower-cased pattern replaces the written one
+                if "*" not in a and "?" not in a:
+                    hits = exact.get(a)
+                    if hits is None:
+                        exact[a] = [i]
+                    else:
+                        hits.append(i)
+                    continue
+                prefix, sep, _ = a.partition(":")
+                if sep and "*" not in prefix and "?" not in prefix:
+                    by_prefix.setdefault(prefix, []).append((_action_regex(a), i))
+                else:
+                    wild.append((_action_regex(a), i))
+        self._indexed = True
 
-    def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
-        """Statements whose Action/NotAction covers the (lower-cased) action, in document order."""
-        hit = self._cache.get(action_lower)
-        if hit is not None:
-            return hit
+    def _indexed_candidates(self, action_lower: str) -> list[int]:
+        if not self._indexed:
+            self._build_index()
         idx: set[int] = set(self._exact.get(action_lower, ()))
         prefix = action_lower.partition(":")[0]
         for rx, i in self._by_prefix.get(prefix, ()):
@@ -280,7 +285,15 @@ class CompiledPolicy:
         for rx, i in self._not:
             if not rx.fullmatch(action_lower):
                 idx.add(i)
-        result = tuple(self._statement(i) for i in sorted(idx))
+        return sorted(idx)
+
+    def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action/NotAction covers the (lower-cased) action, in document order
+        (the action index is built on the first question)."""
+        hit = self._cache.get(action_lower)
+        if hit is not None:
+            return hit
+        result = tuple(self._statement(i) for i in self._indexed_candidates(action_lower))
         if len(self._cache) >= _CANDIDATES_MAX:
             self._cache.popitem(last=False)
         self._cache[action_lower] = result
