@@ -11,12 +11,18 @@ from ledger.policy.compiled import (
     StatementShape,
     compile_policy,
 )
-from ledger.policy.decision import Decision, EvalDecision, MatchedStatement
+from ledger.policy.decision import (
+    Decision,
+    EvalDecision,
+    MatchedStatement,
+    combine_resource_decisions,
+)
 from ledger.policy.document import PolicyDocument, PolicyType
 from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.matching import arn_match, wildcard_match
 from ledger.policy.parsing import parse_policy
 from ledger.policy.principals import NamedPrincipals
+from ledger.policy.ranges import ValueRange
 from ledger.policy.request import TRUST_ACTIONS, Request, derived_context
 from ledger.policy.simulate import run_simulate, simulate_lines, simulate_scenario
 
@@ -38,7 +44,9 @@ __all__ = [
     "Request",
     "RequestPrincipal",
     "StatementShape",
+    "ValueRange",
     "arn_match",
+    "combine_resource_decisions",
     "compile_policy",
     "derived_context",
     "evaluate",

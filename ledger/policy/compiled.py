@@ -10,6 +10,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
 from ledger.policy.conditions import CompiledCondition, compile_conditions
@@ -18,7 +19,7 @@ from ledger.policy.errors import ValidationError
 from ledger.policy.matching import compile_arn_pattern, glob_regex, normalize_resource
 from ledger.policy.principals import NamedPrincipals, PrincipalMatcher
 from ledger.policy.request import Request
-from ledger.policy.variables import STAR, Template, VarRef, parse_template, resolve
+from ledger.policy.variables import QMARK, STAR, Template, VarRef, parse_template, resolve
 
 __all__ = [
     "DEFAULT_COMPILER",
@@ -53,6 +54,26 @@ class StatementShape:
     # Its Principal element; None when it has none (identity policies, NotPrincipal).
     principals: NamedPrincipals | None
     excludes_principals: bool  # it has a NotPrincipal element
+
+
+@lru_cache(maxsize=8192)
+def _action_regex(pattern_lower: str) -> re.Pattern[str]:
+    """A wildcard action pattern, compiled once per pattern text."""
+    return re.compile(glob_regex(pattern_lower.replace("*", STAR).replace("?", QMARK)), re.DOTALL)
+
+
+@lru_cache(maxsize=4096)
+def _not_action_regex(patterns_lower: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for a NotAction list, compiled once per list."""
+    return _alternation(
+        tuple(glob_regex(a.replace("*", STAR).replace("?", QMARK)) for a in patterns_lower)
+    )
+
+
+@lru_cache(maxsize=8192)
+def _alternation(regexes: tuple[str, ...]) -> re.Pattern[str]:
+    """One compiled regex matching any of `regexes` (whole-string), once per tuple."""
+    return re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL)
 
 
 def _resource_services(st: Statement) -> frozenset[str]:
@@ -120,9 +141,7 @@ class CompiledStatement:
             exact = set()
             templates = []
         self.res_exact = frozenset(exact)
-        self.res_regex = (
-            re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL) if regexes else None
-        )
+        self.res_regex = _alternation(tuple(regexes)) if regexes else None
         self.res_templates = tuple(templates)
         self.conditions: tuple[CompiledCondition, ...] = compile_conditions(st.condition, variables)
         keys: dict[str, str] = {}
@@ -187,57 +206,74 @@ class CompiledStatement:
 
 
 class CompiledPolicy:
-    """A policy with its statements indexed by action for fast candidate lookup."""
+    """A policy with its statements indexed by action for fast candidate lookup.
+
+    Lazy: only the action index is built up front. A statement's resource, condition and
+    principal matchers are built the first time a request's action selects it, since most
+    statements of a policy never match the action asked about.
+    """
 
     __slots__ = (
         "_by_prefix",
         "_cache",
         "_exact",
+        "_indexed",
         "_named",
         "_not",
+        "_statements",
         "_wild",
         "document",
-        "statements",
     )
 
     def __init__(self, document: PolicyDocument) -> None:
         self.document = document
-        variables = document.variables_enabled
-        self.statements = tuple(
-            CompiledStatement(i, st, variables) for i, st in enumerate(document.statements)
-        )
+        self._statements: list[CompiledStatement | None] = [None] * len(document.statements)
+        self._indexed = False
         self._exact: dict[str, list[int]] = {}
         self._by_prefix: dict[str, list[tuple[re.Pattern[str], int]]] = {}
         self._wild: list[tuple[re.Pattern[str], int]] = []
         self._not: list[tuple[re.Pattern[str], int]] = []
-        for i, st in enumerate(document.statements):
-            if st.action is not None:
-                for a in st.action:
-                    self._index_action(a.lower(), i)
-            else:
-                pats = [glob_regex(a.lower().replace("*", "\x00").replace("?", "\x01"))
-                        for a in st.not_action or ()]
-                rx = re.compile("|".join(f"(?:{p})" for p in pats), re.DOTALL)
-                self._not.append((rx, i))
         self._cache: OrderedDict[str, tuple[CompiledStatement, ...]] = OrderedDict()
         self._named: dict[str | None, NamedPrincipals] = {}
 
-    def _index_action(self, a: str, i: int) -> None:
-        if "*" not in a and "?" not in a:
-            self._exact.setdefault(a, []).append(i)
-            return
-        rx = re.compile(glob_regex(a.replace("*", "\x00").replace("?", "\x01")), re.DOTALL)
-        prefix, sep, _ = a.partition(":")
-        if sep and "*" not in prefix and "?" not in prefix:
-            self._by_prefix.setdefault(prefix, []).append((rx, i))
-        else:
-            self._wild.append((rx, i))
+    @property
+    def statements(self) -> tuple[CompiledStatement, ...]:
+        """Every statement, compiled, in document order."""
+        return tuple(self._statement(i) for i in range(len(self._statements)))
 
-    def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
-        """Statements whose Action/NotAction covers the (lower-cased) action, in document order."""
-        hit = self._cache.get(action_lower)
-        if hit is not None:
-            return hit
+    def _statement(self, i: int) -> CompiledStatement:
+        st = self._statements[i]
+        if st is None:
+            st = self._statements[i] = CompiledStatement(
+                i, self.document.statements[i], self.document.variables_enabled
+            )
+        return st
+
+    def _build_index(self) -> None:
+        exact, by_prefix, wild = self._exact, self._by_prefix, self._wild
+        for i, st in enumerate(self.document.statements):
+            if st.action is None:
+                self._not.append((_not_action_regex(tuple(a.lower() for a in st.not_action or ())), i))
+                continue
+            for a in st.action:
+                a = a.lower()  # noqa: PLW2901 - the lower-cased pattern replaces the written one
+                if "*" not in a and "?" not in a:
+                    hits = exact.get(a)
+                    if hits is None:
+                        exact[a] = [i]
+                    else:
+                        hits.append(i)
+                    continue
+                prefix, sep, _ = a.partition(":")
+                if sep and "*" not in prefix and "?" not in prefix:
+                    by_prefix.setdefault(prefix, []).append((_action_regex(a), i))
+                else:
+                    wild.append((_action_regex(a), i))
+        self._indexed = True
+
+    def _indexed_candidates(self, action_lower: str) -> list[int]:
+        if not self._indexed:
+            self._build_index()
         idx: set[int] = set(self._exact.get(action_lower, ()))
         prefix = action_lower.partition(":")[0]
         for rx, i in self._by_prefix.get(prefix, ()):
@@ -249,7 +285,15 @@ class CompiledPolicy:
         for rx, i in self._not:
             if not rx.fullmatch(action_lower):
                 idx.add(i)
-        result = tuple(self.statements[i] for i in sorted(idx))
+        return sorted(idx)
+
+    def candidates(self, action_lower: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action/NotAction covers the (lower-cased) action, in document order
+        (the action index is built on the first question)."""
+        hit = self._cache.get(action_lower)
+        if hit is not None:
+            return hit
+        result = tuple(self._statement(i) for i in self._indexed_candidates(action_lower))
         if len(self._cache) >= _CANDIDATES_MAX:
             self._cache.popitem(last=False)
         self._cache[action_lower] = result
@@ -294,8 +338,9 @@ class CompiledPolicy:
 class PolicyCompiler:
     """A bounded cache of compiled policies, owned by its caller, least recently used evicted.
 
-    Keyed by the document's type and canonical JSON, so equal documents share one compiled
-    policy (and its per-action candidate memo).
+    Keyed by the document itself (frozen, so hashable; equal documents, type included, have
+    the same canonical JSON), so equal documents share one compiled policy and its
+    per-action candidate memo.
     """
 
     __slots__ = ("_compiled", "max_size")
@@ -304,17 +349,16 @@ class PolicyCompiler:
         if max_size < 1:
             raise ValidationError("a policy compiler must hold at least one policy")
         self.max_size = max_size
-        self._compiled: OrderedDict[str, CompiledPolicy] = OrderedDict()
+        self._compiled: OrderedDict[PolicyDocument, CompiledPolicy] = OrderedDict()
 
     def compile(self, doc: PolicyDocument) -> CompiledPolicy:
         """The compiled form of `doc`: from the cache, or compiled now and remembered."""
-        key = f"{doc.policy_type.value}|{doc.canonical_json()}"
-        hit = self._compiled.get(key)
+        hit = self._compiled.get(doc)
         if hit is not None:
-            self._compiled.move_to_end(key)
+            self._compiled.move_to_end(doc)
             return hit
         compiled = CompiledPolicy(doc)
-        self._compiled[key] = compiled
+        self._compiled[doc] = compiled
         if len(self._compiled) > self.max_size:
             self._compiled.popitem(last=False)
         return compiled

@@ -149,6 +149,7 @@ class CompiledCondition:
 
     __slots__ = (
         "base",
+        "compare",
         "if_exists",
         "key",
         "key_name",
@@ -156,6 +157,7 @@ class CompiledCondition:
         "negated",
         "null_values",
         "operator",
+        "points",
         "qualifier",
         "templates",
         "var_keys",
@@ -177,6 +179,16 @@ class CompiledCondition:
         self.templates: tuple[Template, ...] | None = None
         self.var_keys: tuple[str, ...] = ()
         self.matcher: Matcher | None = None
+        # Numeric and Date operators: the policy's values as numbers (epoch seconds for dates)
+        # and the comparison, so a condition can be decided over a range of request values.
+        self.points: tuple[float, ...] = ()
+        self.compare: Callable[[float, float], bool] | None = None
+        if self.base.startswith("Numeric"):
+            self.points = tuple(n for n in map(_parse_number, values) if n is not None)
+            self.compare = _COMPARE[self.base[len("Numeric") :]]
+        elif self.base.startswith("Date"):
+            self.points = tuple(d for d in map(parse_date, values) if d is not None)
+            self.compare = _COMPARE[self.base[len("Date") :]]
         if base == "Null":
             return
         if variables and self.base in _VARIABLE_FAMILIES and any("${" in v for v in values):
@@ -251,6 +263,24 @@ class CompiledCondition:
                 return any(not matcher(v) for v in req)
             return any(matcher(v) for v in req)
         hit = any(matcher(v) for v in req)
+        return not hit if self.negated else hit
+
+
+    def holds_at(self, x: float, dates: bool) -> bool | None:
+        """The result for a present, single-valued key whose value is `x` (epoch seconds when
+        `dates`, else a number); None when only the value's text could tell (string, ARN, IP,
+        Bool and Binary operators)."""
+        if self.base == "Null":
+            return any(not want_absent for want_absent in self.null_values)
+        compare = self.compare
+        if compare is None:
+            return None
+        if dates and self.base.startswith("Numeric"):
+            hit = False  # a date's ISO text never reads as a number
+        else:
+            hit = any(compare(x, p) for p in self.points)
+        # ForAllValues / ForAnyValue over one value, and IfExists on a present key, reduce to
+        # the plain operator.
         return not hit if self.negated else hit
 
 

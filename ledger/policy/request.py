@@ -13,6 +13,7 @@ from typing import Any
 from ledger.policy.arn import PrincipalKind, RequestPrincipal
 from ledger.policy.errors import ValidationError
 from ledger.policy.matching import normalize_resource
+from ledger.policy.ranges import ValueRange
 
 __all__ = ["TRUST_ACTIONS", "Request", "derived_context"]
 
@@ -38,8 +39,11 @@ _PRINCIPAL_TYPE = {
 }
 
 
-def _norm_context(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+def _norm_context(
+    context: Mapping[str, Any],
+) -> tuple[dict[str, tuple[str, ...]], dict[str, ValueRange]]:
     out: dict[str, tuple[str, ...]] = {}
+    ranges: dict[str, ValueRange] = {}
     for key, value in context.items():
         if not isinstance(key, str):
             raise ValidationError(f"context key {key!r} must be a string")
@@ -59,9 +63,11 @@ def _norm_context(context: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
             out[key.lower()] = tuple(vals)
         elif isinstance(value, (int, float)):
             out[key.lower()] = (str(value),)
+        elif isinstance(value, ValueRange):
+            ranges[key.lower()] = value
         else:
             raise ValidationError(f"context value of {key!r} must be a string or list of strings")
-    return out
+    return out, ranges
 
 
 def derived_context(principal: RequestPrincipal, resource_account: str | None) -> dict[str, str]:
@@ -114,7 +120,8 @@ def derived_context(principal: RequestPrincipal, resource_account: str | None) -
 @dataclass(frozen=True, slots=True)
 class Request:
     """One authorisation question. `resource` is an ARN or "*"; `resource_account` owns it
-    (None = the caller's account). Context keys are case-insensitive."""
+    (None = the caller's account). Context keys are case-insensitive; a key whose value is a
+    `ValueRange` may take any value of that range (the decision says if it depends on which)."""
 
     principal: RequestPrincipal
     action: str
@@ -125,17 +132,20 @@ class Request:
     action_lower: str = field(init=False, repr=False, compare=False)
     resource_norm: str = field(init=False, repr=False, compare=False)
     ctx: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    ranges: dict[str, ValueRange] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.action, str) or not isinstance(self.resource, str):
             raise ValidationError("action and resource must be strings")
         object.__setattr__(self, "action_lower", self.action.lower())
         object.__setattr__(self, "resource_norm", normalize_resource(self.resource))
-        ctx = _norm_context(self.context)
+        ctx, ranges = _norm_context(self.context)
         if self.derive_context:
             for key, value in derived_context(self.principal, self.effective_resource_account).items():
-                ctx.setdefault(key, (value,))
+                if key not in ranges:
+                    ctx.setdefault(key, (value,))
         object.__setattr__(self, "ctx", ctx)
+        object.__setattr__(self, "ranges", ranges)
 
     @property
     def effective_resource_account(self) -> str | None:

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
 from ledger.policy.arn import PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
-from ledger.policy.compiled import compile_policy
+from ledger.policy.compiled import CompiledPolicy
+from ledger.policy.decision import combine_resource_decisions
 from ledger.policy.document import PolicyType
-from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError
+from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError, ValidationError
 from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.parsing import parse_policy
+from ledger.policy.ranges import ValueRange
 from ledger.policy.request import TRUST_ACTIONS, Request
 
 __all__ = ["ScenarioAdvisor", "run_simulate", "simulate_lines", "simulate_scenario"]
@@ -39,15 +43,54 @@ _MAX_LINE = 2_000_000
 _IDENTITY_MAX = 10240
 
 
-def _policy(value: Any, where: str, ptype: PolicyType, max_size: int | None = None) -> Any:
+# Documents seen recently, by (type, size limit, document as sent): a batch that repeats one
+# (as test suites do) validates and compiles it once. Failures are remembered too.
+_SEEN: OrderedDict[tuple[PolicyType, int | None, str], CompiledPolicy | tuple[str, str]] = (
+    OrderedDict()
+)
+_SEEN_MAX = 1024
+
+
+def _document_key(value: dict[str, Any] | str) -> str | None:
+    """A key equal for equal documents as sent: the JSON text itself, or a JSON object's repr
+    (it tells apart every JSON value; cheaper than writing it back as JSON); None if too deep."""
+    if isinstance(value, str):
+        return value
+    try:
+        return repr(value)
+    except RecursionError:
+        return None
+
+
+def _compiled(value: dict[str, Any] | str, ptype: PolicyType,
+              max_size: int | None) -> CompiledPolicy | tuple[str, str]:
+    """The compiled document, or the (path, reason) it was rejected for."""
+    text = _document_key(value)
+    key = (ptype, max_size, text) if text is not None else None
+    if key is not None and (hit := _SEEN.get(key)) is not None:
+        _SEEN.move_to_end(key)
+        return hit
+    result: CompiledPolicy | tuple[str, str]
+    try:
+        # Not through the shared compiler: this cache already knows equal documents.
+        result = CompiledPolicy(parse_policy(value, ptype, max_size=max_size))
+    except PolicyValidationError as exc:
+        result = (exc.path, exc.reason)
+    if key is not None:
+        _SEEN[key] = result
+        if len(_SEEN) > _SEEN_MAX:
+            _SEEN.popitem(last=False)
+    return result
+
+
+def _policy(value: Any, where: str, ptype: PolicyType, max_size: int | None = None) -> CompiledPolicy:
     if not isinstance(value, (dict, str)):
         raise ScenarioError(f"{where}: must be a policy document (object or JSON string)")
-    try:
-        return parse_policy(value, ptype, max_size=max_size)
-    except PolicyValidationError as exc:
-        raise PolicyValidationError(
-            f"{where}.{exc.path}" if exc.path else where, exc.reason
-        ) from None
+    result = _compiled(value, ptype, max_size)
+    if isinstance(result, tuple):
+        path, reason = result
+        raise PolicyValidationError(f"{where}.{path}" if path else where, reason)
+    return result
 
 
 def _opt_str(sc: dict[str, Any], key: str) -> str | None:
@@ -87,52 +130,115 @@ def _principal(sc: dict[str, Any]) -> RequestPrincipal:
         principal = type(principal)(
             principal.arn, principal.kind, principal.account, unique_id, principal.role_arn
         )
+    role_arn = _opt_str(sc, "principal_role_arn")
+    if role_arn is not None:
+        principal = type(principal)(
+            principal.arn, principal.kind, principal.account, principal.unique_id,
+            _session_role(principal, role_arn),
+        )
     return principal
 
 
-def _target(sc: dict[str, Any], principal: RequestPrincipal) -> tuple[str, str, str | None]:
-    """(action, resource, resource account) checked against each other."""
+def _session_role(principal: RequestPrincipal, role_arn: str) -> str:
+    """The role (ARN with its path) a session principal belongs to, checked against the session."""
+    if principal.kind is not PrincipalKind.ASSUMED_ROLE:
+        raise ScenarioError("principal_role_arn: only for an assumed-role session principal")
+    arn = parse_arn(role_arn)
+    session_role = principal.arn.split("/")[1]
+    if (arn.service != "iam" or not arn.resource.startswith("role/")
+            or arn.resource.rsplit("/", 1)[-1] != session_role or arn.account != principal.account):
+        raise ScenarioError(
+            f'principal_role_arn: "{role_arn}" is not the role "{session_role}" of account '
+            f"{principal.account}"
+        )
+    return role_arn
+
+
+def _resources(sc: dict[str, Any]) -> tuple[list[str], bool]:
+    """The resources asked about, and whether the scenario listed them (AWS's ResourceArns)."""
+    resource = sc.get("resource", "*")
+    if resource is None:
+        return ["*"], False
+    if isinstance(resource, list):
+        if not resource or not all(isinstance(r, str) and r for r in resource):
+            raise ScenarioError('resource: a list must hold at least one ARN or "*"')
+        return resource, True
+    if not isinstance(resource, str) or not resource:
+        raise ScenarioError('resource: must be an ARN, "*" or a list of them')
+    return [resource], False
+
+
+def _owner(resource: str, given: str | None, principal: RequestPrincipal) -> str | None:
+    """The account owning `resource`: its ARN's account field, else the one given, else the
+    caller's; a contradiction or a missing account where one is needed is an error."""
+    if resource == "*":
+        return given if given is not None else principal.account
+    arn = parse_arn(resource)
+    if arn.account:
+        if given is not None and given != arn.account:
+            raise ScenarioError(
+                f'resource_account "{given}" contradicts the account in '
+                f'the resource ARN "{arn.account}"'
+            )
+        return arn.account
+    if given is None:
+        raise ScenarioError("resource_account: required, the resource ARN has no account field")
+    return given
+
+
+def _target(
+    sc: dict[str, Any], principal: RequestPrincipal
+) -> tuple[str, list[tuple[str, str | None]], bool]:
+    """(action, each resource with its owning account, whether resources came as a list)."""
     action = sc.get("action")
     if not isinstance(action, str) or not _ACTION.match(action):
         raise ScenarioError('action: required, of the form "service:Action"')
-    resource = sc.get("resource", "*")
-    if resource is None:
-        resource = "*"
-    if not isinstance(resource, str) or not resource:
-        raise ScenarioError('resource: must be an ARN or "*"')
+    resources, listed = _resources(sc)
     resource_account = _opt_str(sc, "resource_account")
     if resource_account is not None and not _ACCOUNT.match(resource_account):
         raise ScenarioError("resource_account: must be a 12-digit account id")
-    if resource != "*":
-        arn = parse_arn(resource)
-        if arn.account:
-            if resource_account is not None and resource_account != arn.account:
-                raise ScenarioError(
-                    f'resource_account "{resource_account}" contradicts the account in '
-                    f'the resource ARN "{arn.account}"'
-                )
-            resource_account = arn.account
-        elif resource_account is None:
-            raise ScenarioError(
-                "resource_account: required, the resource ARN has no account field"
-            )
-    if resource_account is None:
-        resource_account = principal.account
-    return action, resource, resource_account
+    return action, [(r, _owner(r, resource_account, principal)) for r in resources], listed
 
 
 def _context(sc: dict[str, Any]) -> dict[str, Any]:
-    """The context as given, once every value is a string or a list of strings."""
+    """The context, once every value is a string, a list of strings, or a range
+    {"low": ..., "high": ...} of two ISO-8601 dates or two numbers (a `ValueRange`)."""
     context = sc.get("context") or {}
     if not isinstance(context, dict):
         raise ScenarioError("context: must be an object of key -> string or list of strings")
+    out: dict[str, Any] = {}
     for key, value in context.items():
+        if isinstance(value, dict):
+            out[key] = _range(key, value)
+            continue
         ok = isinstance(value, str) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         )
         if not ok:
-            raise ScenarioError(f"context.{key}: must be a string or a list of strings")
-    return context
+            raise ScenarioError(
+                f"context.{key}: must be a string, a list of strings or a {{low, high}} range"
+            )
+        out[key] = value
+    return out
+
+
+def _range(key: str, value: dict[str, Any]) -> ValueRange:
+    if set(value) != {"low", "high"}:
+        raise ScenarioError(f'context.{key}: a range is {{"low": ..., "high": ...}}')
+    low, high = value["low"], value["high"]
+    try:
+        if isinstance(low, str) and isinstance(high, str):
+            return ValueRange(_instant(low), _instant(high))
+        return ValueRange(low, high)
+    except (ValueError, ValidationError) as exc:
+        message = exc.message if isinstance(exc, ValidationError) else str(exc)
+        raise ScenarioError(f"context.{key}: {message}") from None
+
+
+def _instant(text: str) -> datetime:
+    """An ISO-8601 date or date-time; without an offset it is UTC (as the Date operators read it)."""
+    parsed = datetime.fromisoformat(text.strip())
+    return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=UTC)
 
 
 def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) -> PolicySet:
@@ -142,7 +248,7 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
     )
     identity = [
         PolicyEntry(
-            compile_policy(_policy(d, f"identity_policies[{i}]", PolicyType.IDENTITY, _IDENTITY_MAX)),
+            _policy(d, f"identity_policies[{i}]", PolicyType.IDENTITY, _IDENTITY_MAX),
             f"identity_policies[{i}]",
             id_type,
         )
@@ -153,14 +259,14 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
     if rp is not None:
         rtype = PolicyType.TRUST if action.lower() in TRUST_ACTIONS else PolicyType.RESOURCE
         resource_entry = PolicyEntry(
-            compile_policy(_policy(rp, "resource_policy", rtype)), "resource_policy", "resource"
+            _policy(rp, "resource_policy", rtype), "resource_policy", "resource"
         )
     boundaries = None
     raw_b = _list(sc, "permission_boundaries")
     if raw_b is not None:
         boundaries = [
             PolicyEntry(
-                compile_policy(_policy(d, f"permission_boundaries[{i}]", PolicyType.BOUNDARY)),
+                _policy(d, f"permission_boundaries[{i}]", PolicyType.BOUNDARY),
                 f"permission_boundaries[{i}]",
                 "permissions-boundary",
             )
@@ -172,10 +278,8 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
         docs = sp if isinstance(sp, list) else [sp]
         session = [
             PolicyEntry(
-                compile_policy(
-                    _policy(d, "session_policy" if not isinstance(sp, list)
-                            else f"session_policy[{i}]", PolicyType.SESSION)
-                ),
+                _policy(d, "session_policy" if not isinstance(sp, list)
+                        else f"session_policy[{i}]", PolicyType.SESSION),
                 "session_policy" if not isinstance(sp, list) else f"session_policy[{i}]",
                 "session",
             )
@@ -191,7 +295,7 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
             scps.append(
                 [
                     PolicyEntry(
-                        compile_policy(_policy(d, f"scps[{i}][{j}]", PolicyType.SCP)),
+                        _policy(d, f"scps[{i}][{j}]", PolicyType.SCP),
                         f"scps[{i}][{j}]",
                         "scp",
                     )
@@ -207,15 +311,22 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
     )
 
 
-def build_request(sc: dict[str, Any], advisor: ScenarioAdvisor | None = None) -> tuple[Request, PolicySet]:
-    """Turn a scenario object into (Request, PolicySet); ScenarioError/PolicyValidationError."""
+def build_requests(
+    sc: dict[str, Any], advisor: ScenarioAdvisor | None = None
+) -> tuple[list[Request], PolicySet, bool]:
+    """Turn a scenario object into one Request per resource, the PolicySet, and whether the
+    resources came as a list; ScenarioError/PolicyValidationError. The advisor, when given, maps
+    each resource to the one AWS evaluates (an action with no resource type: all resources)."""
     principal = _principal(sc)
-    action, resource, resource_account = _target(sc, principal)
+    action, targets, listed = _target(sc, principal)
     context = _context(sc)
     policies = _policy_set(sc, principal, action)
-    if advisor is not None:
-        resource = advisor.evaluated_resource(action, resource, principal.arn)
-    return Request(principal, action, resource, resource_account, context), policies
+    requests = [
+        Request(principal, action, advisor.evaluated_resource(action, r, principal.arn) if advisor else r,
+                owner, context)
+        for r, owner in targets
+    ]
+    return requests, policies, listed
 
 
 def _error_line(sid: Any, message: str) -> dict[str, Any]:
@@ -239,21 +350,32 @@ def simulate_scenario(scenario: Any, advisor: ScenarioAdvisor | None = None) -> 
     try:
         if not isinstance(scenario, dict):
             raise ScenarioError("scenario must be a JSON object")
-        request, policies = build_request(scenario, advisor)
-        warnings = advisor.warnings(request, policies, scenario.get("resource") or "*") if advisor else []
-        decision = evaluate(request, policies)
-        if decision.errors:
-            return _error_line(sid, "EvaluationError: " + "; ".join(decision.errors))
-        return {
+        requests, policies, listed = build_requests(scenario, advisor)
+        warnings: list[str] = []
+        if advisor is not None:
+            for request, given in zip(requests, _resources(scenario)[0], strict=True):
+                warnings += [w for w in advisor.warnings(request, policies, given) if w not in warnings]
+        parts = [evaluate(r, policies) for r in requests]
+        errors = [e for d in parts for e in d.errors]
+        if errors:
+            return _error_line(sid, "EvaluationError: " + "; ".join(errors))
+        decision = combine_resource_decisions(parts) if listed else parts[0]
+        out = {
             "id": sid,
             "EvalDecision": decision.eval_decision,
             "MatchedStatements": [m.to_dict() for m in decision.matched_statements],
             "MissingContextValues": list(decision.missing_context_values),
             "PermissionsBoundaryDecisionDetail": decision.permissions_boundary_decision_detail,
             "OrganizationsDecisionDetail": decision.organizations_decision_detail,
+            "EvalDecisionDetails": decision.eval_decision_details,
+            "Conditional": decision.conditional,
+            "Notes": list(decision.notes),
             "Warnings": warnings,
-            "error": None,
         }
+        if listed:
+            out["ResourceSpecificResults"] = [d.resource_result() for d in parts]
+        out["error"] = None
+        return out
     except LedgerError as exc:
         return _error_line(sid, _message(exc))
     except RecursionError:

@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.errors import ValidationError
 from ledger.policy import (
     CompiledPolicy,
     NamedPrincipals,
     PolicyCompiler,
+    PolicyEntry,
+    PolicySet,
     PolicyType,
     Request,
     compile_policy,
+    evaluate,
     parse_policy,
     principal_from_arn,
 )
@@ -264,3 +269,48 @@ class TestPolicyCompiler:
         """A compiler that could hold nothing is refused with a typed error."""
         with pytest.raises(ValidationError):
             PolicyCompiler(max_size=size)
+
+
+LAZY_ACTIONS = ["s3:GetObject", "s3:Get*", "s3:*", "ec2:*", "*", "ec2:Describe?nstances", "iam:PassRole"]
+LAZY_RESOURCES = ["*", "arn:aws:s3:::b/*", "arn:aws:s3:::b/${aws:username}/*", "arn:aws:ec2:*:*:instance/*"]
+lazy_statement = st.builds(
+    lambda effect, key, action, rkey, resource, cond: {
+        "Effect": effect, key: action, rkey: resource,
+        **({"Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}} if cond else {})},
+    st.sampled_from(["Allow", "Deny"]), st.sampled_from(["Action", "NotAction"]),
+    st.sampled_from(LAZY_ACTIONS), st.sampled_from(["Resource", "NotResource"]),
+    st.sampled_from(LAZY_RESOURCES), st.booleans())
+
+
+class TestLazyCompile:
+    """Statements are compiled when a request's action first selects them, and answer alike."""
+
+    def test_statements_for_other_actions_stay_uncompiled(self) -> None:
+        """Asking about s3:GetObject compiles the s3 statements only."""
+        pol = compiled(doc(allow("s3:GetObject", Sid="S3"), allow("ec2:*", Sid="Ec2"), allow("s3:*", Sid="All")))
+        pol.candidates("s3:getobject")
+        assert [True, False, True] == [st is not None for st in pol._statements]
+
+    @settings(max_examples=150)
+    @given(st.lists(lazy_statement, min_size=1, max_size=6),
+           st.lists(st.tuples(st.sampled_from(["s3:GetObject", "ec2:DescribeInstances", "iam:PassRole"]),
+                              st.sampled_from(["arn:aws:s3:::b/alice/k", "arn:aws:ec2:us-east-1:1:instance/i"])),
+                    min_size=1, max_size=4))
+    def test_lazy_equals_eager(self, statements: list[dict[str, Any]], requests: list[tuple[str, str]]) -> None:
+        """A policy compiled on demand decides every request as one compiled up front."""
+        document = parse_policy(doc(*statements), max_size=100_000)
+        lazy, eager = CompiledPolicy(document), CompiledPolicy(document)
+        assert len(eager.statements) == len(statements)
+        principal = principal_from_arn(ALICE)
+        for action, resource in requests:
+            req = Request(principal, action, resource, A, {"aws:RequestedRegion": "eu-west-1"})
+            decisions = [evaluate(req, PolicySet(identity=[PolicyEntry(p, "p", "user")])).to_dict()
+                         for p in (lazy, eager)]
+            assert decisions[0] == decisions[1]
+
+    def test_documents_equal_after_parsing_share_a_compiled_policy(self) -> None:
+        """The compiler keys by the parsed document: a string Action and a one-item list are equal."""
+        compiler = PolicyCompiler()
+        one = compiler.compile(parse_policy(doc(allow("s3:GetObject"))))
+        listed = compiler.compile(parse_policy(doc(allow(["s3:GetObject"]))))
+        assert one is listed
