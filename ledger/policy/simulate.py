@@ -7,21 +7,26 @@ A bad scenario becomes an error line and the batch goes on; nothing ever raises 
 from __future__ import annotations
 
 import json
-import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
-from ledger.policy.arn import PrincipalKind, RequestPrincipal, parse_arn, principal_from_arn
+from ledger.policy.arn import PrincipalKind, RequestPrincipal
 from ledger.policy.compiled import CompiledPolicy
 from ledger.policy.decision import combine_resource_decisions
 from ledger.policy.document import PolicyType
-from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError, ValidationError
+from ledger.policy.errors import LedgerError, PolicyValidationError, ScenarioError
 from ledger.policy.evaluator import PolicyEntry, PolicySet, evaluate
 from ledger.policy.parsing import parse_policy
-from ledger.policy.ranges import ValueRange
 from ledger.policy.request import TRUST_ACTIONS, Request
+from ledger.policy.scenario import (
+    assumed_owner_notes,
+    read_context,
+    read_list,
+    read_principal,
+    read_resources,
+    read_target,
+)
 
 __all__ = ["ScenarioAdvisor", "run_simulate", "simulate_lines", "simulate_scenario"]
 
@@ -35,8 +40,6 @@ class ScenarioAdvisor(Protocol):
 
     def warnings(self, request: Request, policies: PolicySet, resource_as_given: str) -> list[str]: ...
 
-_ACTION = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9_.-]+$")
-_ACCOUNT = re.compile(r"^\d{12}$")
 _MAX_LINE = 2_000_000
 # The identity-policy slot takes any identity policy, so it gets the largest identity quota
 # (a role's inline policies, 10,240 characters).
@@ -93,154 +96,6 @@ def _policy(value: Any, where: str, ptype: PolicyType, max_size: int | None = No
     return result
 
 
-def _opt_str(sc: dict[str, Any], key: str) -> str | None:
-    v = sc.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, str) or not v:
-        raise ScenarioError(f"{key}: must be a non-empty string")
-    return v
-
-
-def _list(sc: dict[str, Any], key: str) -> list[Any] | None:
-    v = sc.get(key)
-    if v is None:
-        return None
-    if not isinstance(v, list):
-        raise ScenarioError(f"{key}: must be a list")
-    return v
-
-
-def _principal(sc: dict[str, Any]) -> RequestPrincipal:
-    """The caller, with the scenario's account and unique id filled in."""
-    principal_text = sc.get("principal")
-    if not isinstance(principal_text, str) or not principal_text:
-        raise ScenarioError("principal: required, the caller's ARN or service principal")
-    principal_account = _opt_str(sc, "principal_account")
-    if principal_account is not None and not _ACCOUNT.match(principal_account):
-        raise ScenarioError("principal_account: must be a 12-digit account id")
-    principal = principal_from_arn(principal_text, principal_account)
-    if principal.account is None and principal_account is not None:
-        principal = type(principal)(
-            principal.arn, principal.kind, principal_account, principal.unique_id,
-            principal.role_arn,
-        )
-    unique_id = _opt_str(sc, "principal_unique_id")
-    if unique_id is not None:
-        principal = type(principal)(
-            principal.arn, principal.kind, principal.account, unique_id, principal.role_arn
-        )
-    role_arn = _opt_str(sc, "principal_role_arn")
-    if role_arn is not None:
-        principal = type(principal)(
-            principal.arn, principal.kind, principal.account, principal.unique_id,
-            _session_role(principal, role_arn),
-        )
-    return principal
-
-
-def _session_role(principal: RequestPrincipal, role_arn: str) -> str:
-    """The role (ARN with its path) a session principal belongs to, checked against the session."""
-    if principal.kind is not PrincipalKind.ASSUMED_ROLE:
-        raise ScenarioError("principal_role_arn: only for an assumed-role session principal")
-    arn = parse_arn(role_arn)
-    session_role = principal.arn.split("/")[1]
-    if (arn.service != "iam" or not arn.resource.startswith("role/")
-            or arn.resource.rsplit("/", 1)[-1] != session_role or arn.account != principal.account):
-        raise ScenarioError(
-            f'principal_role_arn: "{role_arn}" is not the role "{session_role}" of account '
-            f"{principal.account}"
-        )
-    return role_arn
-
-
-def _resources(sc: dict[str, Any]) -> tuple[list[str], bool]:
-    """The resources asked about, and whether the scenario listed them (AWS's ResourceArns)."""
-    resource = sc.get("resource", "*")
-    if resource is None:
-        return ["*"], False
-    if isinstance(resource, list):
-        if not resource or not all(isinstance(r, str) and r for r in resource):
-            raise ScenarioError('resource: a list must hold at least one ARN or "*"')
-        return resource, True
-    if not isinstance(resource, str) or not resource:
-        raise ScenarioError('resource: must be an ARN, "*" or a list of them')
-    return [resource], False
-
-
-def _owner(resource: str, given: str | None, principal: RequestPrincipal) -> str | None:
-    """The account owning `resource`: its ARN's account field, else the one given, else the
-    caller's; a contradiction or a missing account where one is needed is an error."""
-    if resource == "*":
-        return given if given is not None else principal.account
-    arn = parse_arn(resource)
-    if arn.account:
-        if given is not None and given != arn.account:
-            raise ScenarioError(
-                f'resource_account "{given}" contradicts the account in '
-                f'the resource ARN "{arn.account}"'
-            )
-        return arn.account
-    if given is None:
-        raise ScenarioError("resource_account: required, the resource ARN has no account field")
-    return given
-
-
-def _target(
-    sc: dict[str, Any], principal: RequestPrincipal
-) -> tuple[str, list[tuple[str, str | None]], bool]:
-    """(action, each resource with its owning account, whether resources came as a list)."""
-    action = sc.get("action")
-    if not isinstance(action, str) or not _ACTION.match(action):
-        raise ScenarioError('action: required, of the form "service:Action"')
-    resources, listed = _resources(sc)
-    resource_account = _opt_str(sc, "resource_account")
-    if resource_account is not None and not _ACCOUNT.match(resource_account):
-        raise ScenarioError("resource_account: must be a 12-digit account id")
-    return action, [(r, _owner(r, resource_account, principal)) for r in resources], listed
-
-
-def _context(sc: dict[str, Any]) -> dict[str, Any]:
-    """The context, once every value is a string, a list of strings, or a range
-    {"low": ..., "high": ...} of two ISO-8601 dates or two numbers (a `ValueRange`)."""
-    context = sc.get("context") or {}
-    if not isinstance(context, dict):
-        raise ScenarioError("context: must be an object of key -> string or list of strings")
-    out: dict[str, Any] = {}
-    for key, value in context.items():
-        if isinstance(value, dict):
-            out[key] = _range(key, value)
-            continue
-        ok = isinstance(value, str) or (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        )
-        if not ok:
-            raise ScenarioError(
-                f"context.{key}: must be a string, a list of strings or a {{low, high}} range"
-            )
-        out[key] = value
-    return out
-
-
-def _range(key: str, value: dict[str, Any]) -> ValueRange:
-    if set(value) != {"low", "high"}:
-        raise ScenarioError(f'context.{key}: a range is {{"low": ..., "high": ...}}')
-    low, high = value["low"], value["high"]
-    try:
-        if isinstance(low, str) and isinstance(high, str):
-            return ValueRange(_instant(low), _instant(high))
-        return ValueRange(low, high)
-    except (ValueError, ValidationError) as exc:
-        message = exc.message if isinstance(exc, ValidationError) else str(exc)
-        raise ScenarioError(f"context.{key}: {message}") from None
-
-
-def _instant(text: str) -> datetime:
-    """An ISO-8601 date or date-time; without an offset it is UTC (as the Date operators read it)."""
-    parsed = datetime.fromisoformat(text.strip())
-    return parsed if parsed.utcoffset() is not None else parsed.replace(tzinfo=UTC)
-
-
 def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) -> PolicySet:
     """Every policy of the scenario, parsed, compiled and labelled (in the scenario's order)."""
     id_type = (
@@ -252,7 +107,7 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
             f"identity_policies[{i}]",
             id_type,
         )
-        for i, d in enumerate(_list(sc, "identity_policies") or [])
+        for i, d in enumerate(read_list(sc, "identity_policies") or [])
     ]
     resource_entry = None
     rp = sc.get("resource_policy")
@@ -262,7 +117,7 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
             _policy(rp, "resource_policy", rtype), "resource_policy", "resource"
         )
     boundaries = None
-    raw_b = _list(sc, "permission_boundaries")
+    raw_b = read_list(sc, "permission_boundaries")
     if raw_b is not None:
         boundaries = [
             PolicyEntry(
@@ -286,7 +141,7 @@ def _policy_set(sc: dict[str, Any], principal: RequestPrincipal, action: str) ->
             for i, d in enumerate(docs)
         ]
     scps = None
-    raw_s = _list(sc, "scps")
+    raw_s = read_list(sc, "scps")
     if raw_s is not None:
         scps = []
         for i, level in enumerate(raw_s):
@@ -317,9 +172,9 @@ def build_requests(
     """Turn a scenario object into one Request per resource, the PolicySet, and whether the
     resources came as a list; ScenarioError/PolicyValidationError. The advisor, when given, maps
     each resource to the one AWS evaluates (an action with no resource type: all resources)."""
-    principal = _principal(sc)
-    action, targets, listed = _target(sc, principal)
-    context = _context(sc)
+    principal = read_principal(sc)
+    action, targets, listed = read_target(sc, principal)
+    context = read_context(sc)
     policies = _policy_set(sc, principal, action)
     requests = [
         Request(principal, action, advisor.evaluated_resource(action, r, principal.arn) if advisor else r,
@@ -353,7 +208,7 @@ def simulate_scenario(scenario: Any, advisor: ScenarioAdvisor | None = None) -> 
         requests, policies, listed = build_requests(scenario, advisor)
         warnings: list[str] = []
         if advisor is not None:
-            for request, given in zip(requests, _resources(scenario)[0], strict=True):
+            for request, given in zip(requests, read_resources(scenario)[0], strict=True):
                 warnings += [w for w in advisor.warnings(request, policies, given) if w not in warnings]
         parts = [evaluate(r, policies) for r in requests]
         errors = [e for d in parts for e in d.errors]
@@ -369,11 +224,14 @@ def simulate_scenario(scenario: Any, advisor: ScenarioAdvisor | None = None) -> 
             "OrganizationsDecisionDetail": decision.organizations_decision_detail,
             "EvalDecisionDetails": decision.eval_decision_details,
             "Conditional": decision.conditional,
-            "Notes": list(decision.notes),
+            "Notes": [*assumed_owner_notes(scenario, requests[0].principal), *decision.notes],
             "Warnings": warnings,
         }
         if listed:
-            out["ResourceSpecificResults"] = [d.resource_result() for d in parts]
+            asked = read_resources(scenario)[0]
+            out["ResourceSpecificResults"] = [
+                {**d.resource_result(), "EvalResourceName": name} for d, name in zip(parts, asked, strict=True)
+            ]
         out["error"] = None
         return out
     except LedgerError as exc:

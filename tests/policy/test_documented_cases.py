@@ -189,6 +189,15 @@ class TestCallerIdentity:
         check_case(case)
 
 
+class TestResourceOwner:
+    """A resource ARN naming no account is owned by resource_owner, else by the caller's account."""
+
+    @pytest.mark.parametrize("case", _params("resource_owner"))
+    def test_case(self, case: dict[str, Any]) -> None:
+        """Documented ResourceOwner outcome."""
+        check_case(case)
+
+
 class TestServiceLinkedRoles:
     """SCPs do not affect service-linked roles (path /aws-service-role/) nor their sessions."""
 
@@ -242,7 +251,7 @@ def test_every_case_file_has_a_test_class() -> None:
         "conditions_sets_ifexists", "variables", "evaluation_order", "cross_account",
         "boundaries_sessions", "scps", "passrole_mediaconvert", "malformed", "caller_identity",
         "service_linked_roles", "bucket_owner_root", "time_ranges", "decision_details",
-        "multiple_resources",
+        "multiple_resources", "resource_owner",
         "no_resource_type",  # needs the AWS catalogue: tests/catalog/test_findings.py runs it
     }
     assert set(CASE_FILES) <= covered, sorted(set(CASE_FILES) - covered)

@@ -78,10 +78,17 @@ class TestBadScenarios:
         assert out["error"].startswith(
             "MalformedPolicyDocument: identity_policies[0].Statement.Effect")
 
-    def test_s3_resource_needs_resource_account(self) -> None:
-        """An ARN without an account field needs resource_account."""
+    def test_s3_resource_without_owner_is_assumed_the_callers(self) -> None:
+        """An ARN without an account field is owned by the caller's account, and the answer says so."""
         out = sim(principal=ALICE, action="s3:GetObject", resource=OBJ)
-        assert "resource_account" in out["error"]
+        assert out["error"] is None
+        assert any(n.startswith("assumed: ") and "owned by the caller's account" in n for n in out["Notes"])
+
+    def test_resource_owner_and_resource_account_must_agree(self) -> None:
+        """The two names of ResourceOwner given with different accounts is a typed error."""
+        out = sim(principal=ALICE, action="s3:GetObject", resource=OBJ,
+                  resource_owner="444455556666", resource_account="111122223333")
+        assert "disagree" in out["error"]
 
     def test_bad_principal(self) -> None:
         """An unrecognisable principal is a typed error."""
