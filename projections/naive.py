@@ -27,7 +27,10 @@ class ReplaySnapshot:
         self.objects: dict[str, ev.OutputWritten] = {}
         self.jobs: dict[str, ev.JobCreated] = {}
         self.bucket_owner: dict[str, str] = {}
-        chosen = [e for e in events if to_us(e.occurred_at) <= self.at_us]
+        everything = list(events)
+        # Buckets the log names at any valid time: known history, unlike a name never seen.
+        self.bucket_names = {e.bucket_name for e in everything if isinstance(e, ev.BucketCreated)}
+        chosen = [e for e in everything if to_us(e.occurred_at) <= self.at_us]
         chosen.sort(key=lambda e: (to_us(e.occurred_at), e.position or 0))
         for event in chosen:
             state = self.states.setdefault(event.account_id, AccountState(event.account_id))
@@ -57,7 +60,8 @@ class ReplaySnapshot:
     @staticmethod
     def _info(account: str, h: Any, kind: str) -> PrincipalInfo:
         uid = getattr(h, f"{kind}_id")
-        return PrincipalInfo(kind, uid, h.arn, h.name, account)
+        return PrincipalInfo(kind, uid, h.arn, h.name, account,
+                             max_session_duration=h.max_session_duration if isinstance(h, Role) else None)
 
     def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
         return next((self._info(a, h, k) for a, h, k in self._holders() if h.arn == arn), None)
@@ -146,6 +150,9 @@ class ReplaySnapshot:
         owner = self.bucket_owner.get(name)
         return (owner, {}) if owner else None
 
+    def bucket_recorded(self, name: str) -> bool:
+        return name in self.bucket_names
+
     def bucket_policy(self, name: str) -> tuple[dict[str, Any], dict[str, Any], Any] | None:
         owner = self.bucket_owner.get(name)
         b = self.states[owner].buckets.get(name) if owner else None
@@ -188,6 +195,9 @@ class ReplaySnapshot:
         e = self.jobs.get(arn)
         return ({"job_arn": e.job_arn, "account": e.account_id, "creator_arn": e.creator_arn,
                  "role_arn": e.role_arn, "queue_arn": e.queue_arn}, {}) if e else None
+
+    def job_queues(self, account: str) -> list[str]:
+        return sorted({e.queue_arn for e in self.jobs.values() if e.account_id == account})
 
 
 def naive_can(events: Iterable[ev.LedgerEvent], principal: str, action: str, resource: str,

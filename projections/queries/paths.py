@@ -1,0 +1,220 @@
+"""Paths to a target at T through role-assumption chains and PassRole to MediaConvert: each caller's
+strongest path (unconditional first, then fewest steps, then by name), no stronger than its weakest step.
+
+Reads one `Snapshot` and decides through `projections.assemble.decide`; never reads the clock or a store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.policy import PolicySet, wildcard_match
+from projections.assemble import UNLESS_ALLOWS, AuditDecision, decide
+from projections.gather import Inputs, identity_entries
+from projections.results import PathStep, WhoCanEntry
+from projections.view import PrincipalInfo, Snapshot
+
+MEDIACONVERT = "mediaconvert.amazonaws.com"
+PASS_CONTEXT = (("iam:PassedToService", MEDIACONVERT),)
+CREATE_JOB = "mediaconvert:CreateJob"
+Signature = tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """A way to the target: its steps, whether any is conditional, the context keys they left
+    open, the policies the ledger never saw that they rest on, and the first step's qualification."""
+
+    path: tuple[PathStep, ...]
+    conditional: bool
+    keys: frozenset[str]
+    unknown: frozenset[str]
+    reason: str | None = None
+
+    def signature(self) -> Signature:
+        return tuple((s.principal, s.action, s.resource) for s in self.path)
+
+    def strength(self) -> tuple[bool, int, Signature]:
+        """Smaller is stronger: unconditional first, then fewer steps, then by name."""
+        return self.conditional, len(self.path), self.signature()
+
+    def shortness(self) -> tuple[int, Signature]:
+        return len(self.path), self.signature()
+
+    def entry(self, principal: str) -> WhoCanEntry:
+        keys = tuple(sorted(self.keys, key=str.lower)) if self.conditional else ()
+        return WhoCanEntry(principal=principal, eval_decision="allowed", conditional=self.conditional,
+                           path=self.path, missing_context=keys, reason=self.reason,
+                           unknown_policies=tuple(sorted(self.unknown)))
+
+
+def open_ended(d: AuditDecision) -> bool:
+    """Allowed, or denied only for want of a policy the ledger never saw."""
+    return d.eval_decision == "allowed" or d.unless == UNLESS_ALLOWS
+
+
+def hop(d: AuditDecision, principal: str, action: str, resource: str,
+        context: tuple[tuple[str, str], ...] = (), *, target: bool = False) -> Reach:
+    """One request as a one-step reach; `target` marks the request asked about (no flag of its own)."""
+    conditional = bool(d.decision.conditional) or d.unless is not None
+    step = PathStep(principal=principal, action=action, resource=resource, eval_decision=d.eval_decision,
+                    via=d.decision.matched_statements, conditional=None if target else conditional,
+                    context=context)
+    unknown = frozenset(str(u.get("policy_arn")) for u in d.unknown_policies) if d.unless else frozenset()
+    return Reach((step,), conditional, frozenset(d.decision.missing_context_values), unknown, d.qualification)
+
+
+def chain(*parts: Reach) -> Reach:
+    """Steps one after the other: conditional if any is, with every key and unknown policy."""
+    return Reach(tuple(s for p in parts for s in p.path), any(p.conditional for p in parts),
+                 frozenset().union(*(p.keys for p in parts)), frozenset().union(*(p.unknown for p in parts)),
+                 next((p.reason for p in parts if p.reason), None))
+
+
+class Best:
+    """Each caller's strongest reach, and each one's shortest (a conditional first step makes the
+    shortest tail the strongest continuation)."""
+
+    def __init__(self) -> None:
+        self.strongest: dict[str, Reach] = {}
+        self.shortest: dict[str, Reach] = {}
+
+    def offer(self, principal: str, reach: Reach) -> bool:
+        changed = False
+        held = self.strongest.get(principal)
+        if held is None or reach.strength() < held.strength():
+            self.strongest[principal] = reach
+            changed = True
+        held = self.shortest.get(principal)
+        if held is None or reach.shortness() < held.shortness():
+            self.shortest[principal] = reach
+            changed = True
+        return changed
+
+    def settled(self) -> set[str]:
+        """Callers allowed directly and unconditionally: no path can be stronger."""
+        return {p for p, r in self.strongest.items() if not r.conditional and len(r.path) == 1}
+
+
+def queue_witnesses(snap: Snapshot, caller: str, account: str) -> list[str]:
+    """Queues of `account` to try CreateJob on, in order: those its recorded jobs used, then the
+    caller's own CreateJob Allow patterns narrowed to the account's queues (a pattern stands for
+    every queue it covers), then every queue of the account in every Region."""
+    out = list(snap.job_queues(account))
+    holder = snap.principal_by_arn(caller)
+    if holder is not None and holder.kind in ("user", "role"):
+        for entry in identity_entries(snap, holder, Inputs(None, PolicySet()), share_groups=True):
+            for st in entry.compiled.allow_statements_for(CREATE_JOB.lower()):
+                for pattern in st.source.resource or ("*",):
+                    queue = _queue_pattern(pattern, account)
+                    if queue is not None and queue not in out:
+                        out.append(queue)
+    every = f"arn:aws:mediaconvert:*:{account}:queues/*"
+    return out if every in out else [*out, every]
+
+
+def _queue_pattern(pattern: str, account: str) -> str | None:
+    """The part of a Resource pattern that names queues of `account`, as a queue ARN pattern."""
+    if pattern == "*" or "${" in pattern:
+        return f"arn:aws:mediaconvert:*:{account}:queues/*"
+    parts = pattern.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn":
+        return None
+    partition, service, region, owner, rest = parts[1:]
+    if not wildcard_match(service, "mediaconvert", ignore_case=True) or not wildcard_match(owner, account):
+        return None
+    if rest.startswith("queues/"):
+        name = rest[len("queues/"):]
+    elif wildcard_match(rest, "queues/any"):
+        name = "*"
+    else:
+        return None
+    partition = partition if "*" not in partition and "?" not in partition else "aws"
+    return f"arn:{partition}:mediaconvert:{region}:{account}:queues/{name}"
+
+
+Decide = Callable[..., AuditDecision]
+
+
+def create_job(snap: Snapshot, caller: str, account: str, ctx: dict[str, Any],
+               judge: Decide = decide) -> tuple[AuditDecision, str] | None:
+    """The first witness queue on which CreateJob is allowed unconditionally, else the first on
+    which it is allowed at all."""
+    fallback: tuple[AuditDecision, str] | None = None
+    for queue in queue_witnesses(snap, caller, account):
+        d = judge(snap, caller, CREATE_JOB, queue, ctx, unknown_context=True)
+        if not open_ended(d):
+            continue
+        if not d.decision.conditional and d.unless is None:
+            return d, queue
+        fallback = fallback or (d, queue)
+    return fallback
+
+
+def service_hop(snap: Snapshot, role: PrincipalInfo, ctx: dict[str, Any], judge: Decide = decide) -> Reach | None:
+    """MediaConvert assuming the passed role for a job of the role's account (its aws:SourceAccount)."""
+    supplied = () if any(k.lower() == "aws:sourceaccount" for k in ctx) else (("aws:SourceAccount", role.account),)
+    d = judge(snap, MEDIACONVERT, "sts:AssumeRole", role.arn, {**dict(supplied), **ctx}, unknown_context=True)
+    return hop(d, MEDIACONVERT, "sts:AssumeRole", role.arn, supplied) if open_ended(d) else None
+
+
+def pass_role(snap: Snapshot, caller: str, role: PrincipalInfo, tail: Reach, service: Reach,
+              ctx: dict[str, Any], judge: Decide = decide) -> Reach | None:
+    """caller → iam:PassRole(role) → CreateJob on a queue of the role's account → MediaConvert
+    assumes the role → the role's own request (`tail`)."""
+    d1 = judge(snap, caller, "iam:PassRole", role.arn, {**ctx, **dict(PASS_CONTEXT)}, unknown_context=True)
+    if not open_ended(d1):
+        return None
+    job = create_job(snap, caller, role.account, ctx, judge)
+    if job is None:
+        return None
+    d2, queue = job
+    return chain(hop(d1, caller, "iam:PassRole", role.arn, PASS_CONTEXT), hop(d2, caller, CREATE_JOB, queue),
+                 service, tail)
+
+
+def pass_role_paths(snap: Snapshot, best: Best, roles: dict[str, PrincipalInfo], direct: dict[str, Reach],
+                    passers: Callable[[str, str], Iterable[str]], ctx: dict[str, Any]) -> None:
+    """Every caller that can pass a role which reaches the target directly to MediaConvert."""
+    for role_arn in sorted(direct):
+        role = roles[role_arn]
+        service = service_hop(snap, role, ctx)
+        if service is None:
+            continue
+        settled = best.settled()
+        for caller in passers(role.account, role_arn):
+            if caller != role_arn and caller not in settled:
+                reach = pass_role(snap, caller, role, direct[role_arn], service, ctx)
+                if reach is not None:
+                    best.offer(caller, reach)
+
+
+def assume_chains(snap: Snapshot, best: Best, roles: dict[str, PrincipalInfo],
+                  assumers: Callable[[str, set[str]], Iterable[str]], ctx: dict[str, Any], max_depth: int) -> None:
+    """Callers that may assume a role that reaches the target, up to `max_depth` AssumeRole steps:
+    each round extends the roles whose reach improved in the round before."""
+    frontier = {arn: (best.strongest[arn], best.shortest[arn]) for arn in sorted(roles) if arn in best.strongest}
+    decided: dict[tuple[str, str], AuditDecision] = {}
+    for _ in range(max_depth):
+        changed: dict[str, tuple[Reach, Reach]] = {}
+        for role_arn, tails in frontier.items():
+            for caller in assumers(role_arn, best.settled()):
+                if caller == role_arn:
+                    continue
+                d = decided.get((caller, role_arn))
+                if d is None:
+                    d = decided[(caller, role_arn)] = decide(snap, caller, "sts:AssumeRole", role_arn, ctx,
+                                                             unknown_context=True)
+                if not open_ended(d):
+                    continue
+                step = hop(d, caller, "sts:AssumeRole", role_arn)
+                distinct = tails[:1] if tails[0] is tails[1] else tails
+                offered = [best.offer(caller, chain(step, tail)) for tail in distinct
+                           if caller not in {s.principal for s in tail.path}]
+                if any(offered) and caller in roles:
+                    changed[caller] = (best.strongest[caller], best.shortest[caller])
+        if not changed:
+            break
+        frontier = changed
