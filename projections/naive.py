@@ -14,6 +14,8 @@ from ledger.domain import events as ev
 from ledger.domain.state import AccountState, Role, User
 from ledger.timeaxis import to_us
 from projections.assemble import AuditDecision, decide
+from projections.queries.paths import Reach, chain, hop, open_ended, pass_role, service_hop
+from projections.results import WhoCanEntry
 from projections.view import ManagedDoc, PrincipalInfo
 
 
@@ -206,3 +208,51 @@ def naive_can(events: Iterable[ev.LedgerEvent], principal: str, action: str, res
     """Replay, then evaluate: the reference answer for `can(at=T)`."""
     snap = ReplaySnapshot(events, at)
     return decide(snap, principal, action, resource, context, unknown_context=unknown_context)  # type: ignore[arg-type]
+
+
+def naive_who_can(events: Iterable[ev.LedgerEvent], action: str, resource: str, at: datetime | int, *,
+                  paths: bool = True, max_depth: int = 3, context: dict[str, Any] | None = None,
+                  resource_owner: str | None = None) -> list[WhoCanEntry]:
+    """The reference for `who_can`: replay, then every caller and, with `paths`, every path of up
+    to `max_depth` AssumeRole steps between distinct principals and every PassRole to MediaConvert,
+    with no pruning; each caller by its strongest path (delegated account entries left out)."""
+    snap: Any = ReplaySnapshot(events, at)
+    ctx = dict(context or {})
+    callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
+    reaches: dict[str, list[Reach]] = {c: [] for c in callers}
+    for caller in callers:
+        d = decide(snap, caller, action, resource, ctx, unknown_context=True, resource_owner=resource_owner)
+        if open_ended(d):
+            reaches[caller].append(hop(d, caller, action, resource, target=True))
+    if paths:
+        roles = {p.arn: p for p in snap.principals() if p.kind == "role"}
+        for role_arn in [r for r in roles if reaches[r]]:
+            service = service_hop(snap, roles[role_arn], ctx)
+            if service is None:
+                continue
+            direct = reaches[role_arn][0]
+            for caller in [c for c in callers if c != role_arn]:
+                reach = pass_role(snap, caller, roles[role_arn], direct, service, ctx)
+                reaches[caller] += [reach] if reach is not None else []
+        for caller in callers:
+            reaches[caller] += _chains_from(snap, caller, roles, reaches, ctx, max_depth, {caller})
+    best = {c: min(found, key=Reach.strength) for c, found in reaches.items() if found}
+    return [best[c].entry(c) for c in sorted(best)]
+
+
+def _chains_from(snap: Any, caller: str, roles: dict[str, PrincipalInfo], ends: dict[str, list[Reach]],
+                 ctx: dict[str, Any], depth: int, seen: set[str]) -> list[Reach]:
+    """Every path from `caller` that assumes a role not yet on it, then goes on from that role."""
+    out: list[Reach] = []
+    if depth <= 0:
+        return out
+    for role_arn in roles:
+        if role_arn in seen:
+            continue
+        d = decide(snap, caller, "sts:AssumeRole", role_arn, ctx, unknown_context=True)
+        if not open_ended(d):
+            continue
+        step = hop(d, caller, "sts:AssumeRole", role_arn)
+        tails = ends[role_arn] + _chains_from(snap, role_arn, roles, ends, ctx, depth - 1, seen | {role_arn})
+        out += [chain(step, tail) for tail in tails]
+    return out
