@@ -65,6 +65,11 @@ class AuditDecision:
         return self.decision.eval_decision == "allowed" and self.unless is None
 
     @property
+    def all_notes(self) -> list[str]:
+        """The engine's own notes (when its Decision carries them), then the read side's."""
+        return [*getattr(self.decision, "notes", ()), *self.notes]
+
+    @property
     def qualification(self) -> str | None:
         """"allowed, unless ..." / "implicitDeny, unless ...", naming the unknown policies."""
         if self.unless is None:
@@ -78,7 +83,7 @@ class AuditDecision:
         out["as_of"] = self.as_of
         out["UnknownPolicies"] = self.unknown_policies
         if self.notes:
-            out["Notes"] = self.notes
+            out["Notes"] = self.all_notes
         if self.unless is not None:
             out["Qualification"] = self.qualification
         if self.resource_results:
@@ -94,8 +99,8 @@ def _resource_specific(d: AuditDecision) -> dict[str, Any]:
            "EvalDecisionDetails": body.get("EvalDecisionDetails"),
            "PermissionsBoundaryDecisionDetail": body["PermissionsBoundaryDecisionDetail"],
            "Errors": body["Errors"]}
-    if d.notes:
-        out["Notes"] = d.notes
+    if d.all_notes:
+        out["Notes"] = d.all_notes
     if d.unless is not None:
         out["Qualification"] = d.qualification
     return out

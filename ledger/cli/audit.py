@@ -101,7 +101,7 @@ def _explain(decision: AuditDecision) -> None:
         console.print(f"missing context: {key}", highlight=False, markup=False)
     for side, verdict in (body.get("EvalDecisionDetails") or {}).items():
         console.print(f"detail: {side} {verdict}", highlight=False, markup=False)
-    for text in (*decision.decision.errors, *decision.notes):
+    for text in (*decision.decision.errors, *decision.all_notes):
         console.print("[yellow]note:[/] ", end="", highlight=False)
         console.print(text, highlight=False, markup=False)
     for unknown in decision.unknown_policies:

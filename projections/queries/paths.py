@@ -178,12 +178,12 @@ def pass_role(snap: Snapshot, caller: str, role: PrincipalInfo, tail: Reach, ser
 def pass_role_paths(snap: Snapshot, best: Best, roles: dict[str, PrincipalInfo], direct: dict[str, Reach],
                     passers: Callable[[str, str], Iterable[str]], ctx: dict[str, Any]) -> None:
     """Every caller that can pass a role which reaches the target directly to MediaConvert."""
+    settled = best.settled()  # PassRole paths are never direct: this set cannot grow here
     for role_arn in sorted(direct):
         role = roles[role_arn]
         service = service_hop(snap, role, ctx)
         if service is None:
             continue
-        settled = best.settled()
         for caller in passers(role.account, role_arn):
             if caller != role_arn and caller not in settled:
                 reach = pass_role(snap, caller, role, direct[role_arn], service, ctx)
@@ -199,8 +199,9 @@ def assume_chains(snap: Snapshot, best: Best, roles: dict[str, PrincipalInfo],
     decided: dict[tuple[str, str], AuditDecision] = {}
     for _ in range(max_depth):
         changed: dict[str, tuple[Reach, Reach]] = {}
+        settled = best.settled()  # chains are never direct: this set cannot grow in a round
         for role_arn, tails in frontier.items():
-            for caller in assumers(role_arn, best.settled()):
+            for caller in assumers(role_arn, settled):
                 if caller == role_arn:
                     continue
                 d = decided.get((caller, role_arn))

@@ -51,5 +51,5 @@ def _effective(snap: Snapshot, principal: str, st: Statement) -> list[EffectiveC
                 boundary=d.decision.permissions_boundary_decision_detail,
                 organizations=d.decision.organizations_decision_detail,
                 cut_by=d.decision.matched_statements if denied else (),
-                notes=(*d.notes, *d.decision.errors, *([d.qualification] if d.qualification else []))))
+                notes=(*d.all_notes, *d.decision.errors, *([d.qualification] if d.qualification else []))))
     return out

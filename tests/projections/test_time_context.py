@@ -22,7 +22,8 @@ TOKEN_ISSUE_QUOTE = ("The aws:TokenIssueTime key is present in the request conte
 # API Gateway developer guide, "AWS condition keys that can be used in API Gateway resource policies".
 MFA_AGE_QUOTE = "aws:MultiFactorAuthAge | Key is present only if MFA is present in the requests."
 # IAM User Guide, global condition context keys, aws:CurrentTime.
-CURRENT_TIME_QUOTE = "aws:CurrentTime ... Availability – This key is always included in the request context."
+CURRENT_TIME_QUOTE = ("Use this key to compare the date and time of the request with the date and time that you "
+                      "specify in the policy.")
 # STS API Reference, AssumeRole, DurationSeconds.
 DURATION_QUOTE = ("The value specified can range from 900 seconds (15 minutes) up to the maximum session duration "
                   "set for the role. The maximum session duration setting can have a value from 1 hour to 12 hours.")
