@@ -242,17 +242,22 @@ def _resource_side_memo(snap: Snapshot, action: str, resource: str, out: Inputs,
     return hit[0], hit[1]
 
 
-@dataclass
 class _Caller:
     """What the caller contributes to the request: its policies, identifiers and known context."""
 
-    identity: list[PolicyEntry] = field(default_factory=list)
-    boundaries: list[PolicyEntry] | None = None
-    session: list[PolicyEntry] | None = None
-    unique_id: str | None = None
-    role_arn: str | None = None
-    context: dict[str, Any] = field(default_factory=dict)
-    time: timectx.TimeKnowledge = field(default_factory=timectx.TimeKnowledge)
+    __slots__ = ("boundaries", "context", "identity", "role_arn", "session", "time", "unique_id")
+
+    def __init__(self) -> None:
+        self.identity: list[PolicyEntry] = []
+        self.boundaries: list[PolicyEntry] | None = None
+        self.session: list[PolicyEntry] | None = None
+        self.unique_id: str | None = None
+        self.role_arn: str | None = None
+        self.context: dict[str, Any] = _NO_CONTEXT
+        self.time: timectx.TimeKnowledge = timectx.NOTHING_KNOWN
+
+
+_NO_CONTEXT: dict[str, Any] = {}  # shared and never written: a caller with context gets its own dict
 
 
 def _holder(snap: Snapshot, rp: RequestPrincipal, out: Inputs, share_groups: bool) -> _Caller:
@@ -266,14 +271,27 @@ def _holder(snap: Snapshot, rp: RequestPrincipal, out: Inputs, share_groups: boo
     caller.unique_id = holder.unique_id
     caller.identity = identity_entries(snap, holder, out, share_groups=share_groups)
     caller.boundaries = boundary_entries(snap, holder, out)
-    caller.context = {f"aws:PrincipalTag/{k}": v for k, v in snap.tags(holder.unique_id).items()}
+    tags = snap.tags(holder.unique_id)
+    if tags:
+        caller.context = {f"aws:PrincipalTag/{k}": v for k, v in tags.items()}
     if rp.kind is PrincipalKind.ROLE:
         caller.role_arn = holder.arn
-        longest = holder.max_session_duration or timectx.ROLE_SESSION_DEFAULT_MAX_S
-        caller.time = timectx.TimeKnowledge(ranges=timectx.hypothetical_session(snap.at_us, longest))
+        caller.time = _hypothetical(snap, holder.max_session_duration or timectx.ROLE_SESSION_DEFAULT_MAX_S)
     else:
-        caller.time = timectx.TimeKnowledge(absent=timectx.long_term())
+        caller.time = timectx.LONG_TERM
     return caller
+
+
+def _hypothetical(snap: Snapshot, longest_s: int) -> timectx.TimeKnowledge:
+    """A role's session at T that the ledger did not record (once per snapshot and duration)."""
+    memo = getattr(snap, "memo", None)
+    if memo is None:
+        return timectx.hypothetical_session(snap.at_us, longest_s)
+    key = ("hypothetical-session", longest_s)
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = timectx.hypothetical_session(snap.at_us, longest_s)
+    return hit  # type: ignore[no-any-return]
 
 
 def _session(snap: Snapshot, rp: RequestPrincipal, out: Inputs, share_groups: bool) -> _Caller:
@@ -297,9 +315,9 @@ def _session(snap: Snapshot, rp: RequestPrincipal, out: Inputs, share_groups: bo
     if not assumed and caller.session is None:
         caller.session = []  # GetFederationToken without a policy grants nothing
     caller.time = timectx.TimeKnowledge(values={timectx.TOKEN_ISSUE_TIME: iso(int(payload["issued_at"])) or ""})
+    caller.context = {f"aws:PrincipalTag/{k}": v for k, v in snap.tags(holder.unique_id).items()}
     if payload.get("source_identity"):
         caller.context["aws:SourceIdentity"] = payload["source_identity"]
-    caller.context.update({f"aws:PrincipalTag/{k}": v for k, v in snap.tags(holder.unique_id).items()})
     if assumed:
         caller.unique_id = f"{holder.unique_id}:{rp.name}"
         caller.role_arn = holder.arn  # the role's full ARN, path included
@@ -321,7 +339,7 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
     rp = principal_from_arn(principal_arn)
     caller = _Caller()
     if rp.kind is PrincipalKind.ROOT:
-        caller.time = timectx.TimeKnowledge(absent=timectx.long_term())
+        caller.time = timectx.LONG_TERM
         if not rp.account or not snap.account_exists(rp.account):
             out.errors.append(f"account {rp.account} does not exist at this time")
     elif rp.kind in (PrincipalKind.USER, PrincipalKind.ROLE):

@@ -13,7 +13,7 @@ from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.policy import CompiledPolicy, PolicyEntry, PolicySet, PolicyType, Request, compile_policy, parse_policy
-from projections.timectx import TimeKnowledge
+from projections.timectx import NOTHING_KNOWN, TimeKnowledge
 from projections.view import Origin, PrincipalInfo, Snapshot
 
 _MAX_DOC = 1_000_000
@@ -49,7 +49,7 @@ def compile_cached(doc: dict[str, Any], ptype: PolicyType, cache_key: Any = None
     return compiled
 
 
-@dataclass
+@dataclass(slots=True)
 class Unknowns:
     """Allow-everything stand-ins for the policies the ledger never saw, by where they apply, and
     the errors that exist only because one of them is missing."""
@@ -60,7 +60,7 @@ class Unknowns:
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Inputs:
     """Everything the evaluator needs, plus what could not be resolved (reported, fail closed)."""
 
@@ -71,8 +71,15 @@ class Inputs:
     principal: PrincipalInfo | None = None
     notes: list[str] = field(default_factory=list)
     unseen: str | None = None  # a bucket the ledger never recorded, taken as the caller's or the given owner's
-    time: TimeKnowledge = field(default_factory=TimeKnowledge)
-    unknowns: Unknowns = field(default_factory=Unknowns)
+    time: TimeKnowledge = NOTHING_KNOWN
+    _unknowns: Unknowns | None = None
+
+    @property
+    def unknowns(self) -> Unknowns:
+        """Stand-ins for the policies the ledger never saw (made on first use: most requests have none)."""
+        if self._unknowns is None:
+            self._unknowns = Unknowns()
+        return self._unknowns
 
 
 def stand_in(policy_arn: str, ptype: PolicyType) -> PolicyEntry:
@@ -90,8 +97,7 @@ def entry_of(doc: dict[str, Any], ptype: PolicyType, policy_id: str, label: str,
 
 
 def _memo(snap: Snapshot) -> dict[Any, Any] | None:
-    memo = getattr(snap, "memo", None)
-    return memo if isinstance(memo, dict) else None
+    return getattr(snap, "memo", None)
 
 
 def identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
@@ -109,10 +115,12 @@ def identity_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs,
     if hit is None:
         scratch = Inputs(None, PolicySet())
         hit = memo[key] = (_identity_entries(snap, holder, scratch, with_groups, share_groups),
-                           scratch.errors, scratch.unknown_policies, scratch.unknowns.identity)
+                           scratch.errors, scratch.unknown_policies,
+                           scratch.unknowns.identity if scratch.unknown_policies else [])
     out.errors.extend(hit[1])
-    out.unknown_policies.extend(hit[2])
-    out.unknowns.identity.extend(hit[3])
+    if hit[2]:
+        out.unknown_policies.extend(hit[2])
+        out.unknowns.identity.extend(hit[3])
     return list(hit[0])
 
 
@@ -140,10 +148,11 @@ def _shared_entries(snap: Snapshot, h: PrincipalInfo, out: Inputs) -> list[Polic
     if hit is None:
         scratch = Inputs(None, PolicySet())
         hit = memo[key] = (own_entries(snap, h, None, scratch), scratch.errors, scratch.unknown_policies,
-                           scratch.unknowns.identity)
+                           scratch.unknowns.identity if scratch.unknown_policies else [])
     out.errors.extend(hit[1])
-    out.unknown_policies.extend(hit[2])
-    out.unknowns.identity.extend(hit[3])
+    if hit[2]:
+        out.unknown_policies.extend(hit[2])
+        out.unknowns.identity.extend(hit[3])
     return hit[0]
 
 

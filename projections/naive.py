@@ -215,7 +215,8 @@ def naive_who_can(events: Iterable[ev.LedgerEvent], action: str, resource: str, 
                   resource_owner: str | None = None) -> list[WhoCanEntry]:
     """The reference for `who_can`: replay, then every caller and, with `paths`, every path of up
     to `max_depth` AssumeRole steps between distinct principals and every PassRole to MediaConvert,
-    with no pruning; each caller by its strongest path (delegated account entries left out)."""
+    with no pruning; a caller allowed directly by its own request, any other by its strongest
+    path (delegated account entries left out)."""
     snap: Any = ReplaySnapshot(events, at)
     ctx = dict(context or {})
     callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
@@ -236,7 +237,10 @@ def naive_who_can(events: Iterable[ev.LedgerEvent], action: str, resource: str, 
                 reaches[caller] += [reach] if reach is not None else []
         for caller in callers:
             reaches[caller] += _chains_from(snap, caller, roles, reaches, ctx, max_depth, {caller})
-    best = {c: min(found, key=Reach.strength) for c, found in reaches.items() if found}
+    # A caller allowed directly is answered by its own request (found first); any other by its
+    # strongest path.
+    best = {c: found[0] if found[0].path[0].conditional is None else min(found, key=Reach.strength)
+            for c, found in reaches.items() if found}
     return [best[c].entry(c) for c in sorted(best)]
 
 

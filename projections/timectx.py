@@ -46,9 +46,10 @@ class ValueRange:
     high: datetime
 
 
-@dataclass
+@dataclass(frozen=True)
 class TimeKnowledge:
-    """Concrete time keys, keys known only to lie in a range, and keys known to be absent."""
+    """Concrete time keys, keys known only to lie in a range, and keys known to be absent
+    (shared between requests: never changed once built)."""
 
     values: dict[str, str] = field(default_factory=dict)
     ranges: dict[str, ValueRange] = field(default_factory=dict)
@@ -56,7 +57,9 @@ class TimeKnowledge:
 
     def without(self, supplied: Any) -> TimeKnowledge:
         """What is left once the caller's own context supplies some keys (theirs win)."""
-        given = {str(k).lower() for k in supplied or ()}
+        if not supplied:
+            return self
+        given = {str(k).lower() for k in supplied}
         return TimeKnowledge({k: v for k, v in self.values.items() if k.lower() not in given},
                              {k: r for k, r in self.ranges.items() if k.lower() not in given},
                              frozenset(self.absent - given))
@@ -67,22 +70,24 @@ def at_time(at_us: int) -> dict[str, str]:
     return {CURRENT_TIME: iso(at_us) or "", EPOCH_TIME: str(at_us // 1_000_000)}
 
 
-def long_term() -> frozenset[str]:
-    """Keys absent from every request signed with long-term credentials (users, root)."""
-    return LONG_TERM_ABSENT
+NOTHING_KNOWN = TimeKnowledge()
+# Long-term credentials (an IAM user's access keys, the root user) carry neither key.
+LONG_TERM = TimeKnowledge(absent=LONG_TERM_ABSENT)
 
 
-def hypothetical_session(at_us: int, longest_s: int) -> dict[str, ValueRange]:
+def hypothetical_session(at_us: int, longest_s: int) -> TimeKnowledge:
     """A session in force at T that the ledger did not record was issued at most `longest_s`
     seconds before T, and not after T."""
     low, high = from_us(at_us - longest_s * 1_000_000), from_us(at_us)
     assert low is not None and high is not None
-    return {TOKEN_ISSUE_TIME: ValueRange(low, high)}
+    return TimeKnowledge(ranges={TOKEN_ISSUE_TIME: ValueRange(low, high)})
 
 
 def settle(request: Request, policies: PolicySet, unknown_context: bool, knowledge: TimeKnowledge) -> Decision:
     """Evaluate with what the ledger knows: absent keys are absent even when other context is
     unknown, and a ranged key is settled when every value of its range gives the same answer."""
+    if not knowledge.ranges and not (unknown_context and knowledge.absent):
+        return evaluate(request, policies, unknown_context=unknown_context)
     if knowledge.ranges and _ENGINE_RANGE is not None:
         context = dict(request.context)
         context.update({k: _ENGINE_RANGE(r.low, r.high) for k, r in knowledge.ranges.items()})
@@ -105,7 +110,7 @@ def _with_absent(request: Request, policies: PolicySet, unknown: bool, absent: f
     only such keys are open the strict reading is exact; when other keys are open too, the
     answer stays the conservative one (those keys listed as missing)."""
     decision = evaluate(request, policies, unknown_context=unknown)
-    if not unknown or not absent:
+    if not unknown or not absent or not decision.missing_context_values:
         return decision
     missing = {m.lower() for m in decision.missing_context_values}
     if not missing & absent or not missing <= absent:

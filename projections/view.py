@@ -51,9 +51,10 @@ class Snapshot:
     """State at valid time `at` (microseconds). Lookups are memoised; `preload()` fetches every
     fact of the evaluation kinds in one query (for `who_can` over thousands of principals)."""
 
-    def __init__(self, source: FactSource, at: int) -> None:
+    def __init__(self, source: FactSource, at: int, position: int | None = None) -> None:
         self.source = source
         self.at_us = at
+        self.position = position  # the projection position it is read at, when the source is the projection
         self._memo: dict[tuple[str, str, str], list[Fact]] = {}
         self._by_subject: dict[tuple[str, str], list[Fact]] | None = None
         self._by_ref: dict[tuple[str, str], list[Fact]] | None = None
@@ -301,5 +302,7 @@ class Snapshot:
         """Queue ARNs of the account's MediaConvert jobs recorded by T, in ARN order."""
         key = ("job_queues", account)
         if key not in self.memo:
-            self.memo[key] = sorted({f.payload["queue_arn"] for f in self._q("job", subject=account)})
+            in_sql = getattr(self.source, "job_queues_at", None)
+            self.memo[key] = in_sql(account, self.at_us, self.position) if in_sql is not None else \
+                sorted({f.payload["queue_arn"] for f in self._q("job", subject=account)})
         return list(self.memo[key])

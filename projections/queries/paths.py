@@ -6,6 +6,7 @@ Reads one `Snapshot` and decides through `projections.assemble.decide`; never re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,23 +26,22 @@ Signature = tuple[tuple[str, str, str], ...]
 @dataclass(frozen=True, slots=True)
 class Reach:
     """A way to the target: its steps, whether any is conditional, the context keys they left
-    open, the policies the ledger never saw that they rest on, and the first step's qualification."""
+    open, the policies the ledger never saw that they rest on, and the first step's qualification;
+    `signature` names the steps (principal, action, resource), to order paths of equal length."""
 
     path: tuple[PathStep, ...]
     conditional: bool
     keys: frozenset[str]
     unknown: frozenset[str]
-    reason: str | None = None
-
-    def signature(self) -> Signature:
-        return tuple((s.principal, s.action, s.resource) for s in self.path)
+    reason: str | None
+    signature: Signature
 
     def strength(self) -> tuple[bool, int, Signature]:
         """Smaller is stronger: unconditional first, then fewer steps, then by name."""
-        return self.conditional, len(self.path), self.signature()
+        return self.conditional, len(self.path), self.signature
 
     def shortness(self) -> tuple[int, Signature]:
-        return len(self.path), self.signature()
+        return len(self.path), self.signature
 
     def entry(self, principal: str) -> WhoCanEntry:
         keys = tuple(sorted(self.keys, key=str.lower)) if self.conditional else ()
@@ -63,39 +63,71 @@ def hop(d: AuditDecision, principal: str, action: str, resource: str,
                     via=d.decision.matched_statements, conditional=None if target else conditional,
                     context=context)
     unknown = frozenset(str(u.get("policy_arn")) for u in d.unknown_policies) if d.unless else frozenset()
-    return Reach((step,), conditional, frozenset(d.decision.missing_context_values), unknown, d.qualification)
+    return Reach((step,), conditional, frozenset(d.decision.missing_context_values), unknown, d.qualification,
+                 ((principal, action, resource),))
 
 
 def chain(*parts: Reach) -> Reach:
     """Steps one after the other: conditional if any is, with every key and unknown policy."""
     return Reach(tuple(s for p in parts for s in p.path), any(p.conditional for p in parts),
                  frozenset().union(*(p.keys for p in parts)), frozenset().union(*(p.unknown for p in parts)),
-                 next((p.reason for p in parts if p.reason), None))
+                 next((p.reason for p in parts if p.reason), None), tuple(n for p in parts for n in p.signature))
 
 
 class Best:
-    """Each caller's strongest reach, and each one's shortest (a conditional first step makes the
-    shortest tail the strongest continuation)."""
+    """Each caller's direct reach, its strongest reach and its shortest (a conditional first step
+    makes the shortest tail the strongest continuation). A caller allowed directly is answered
+    by its own request; the others by their strongest path."""
 
     def __init__(self) -> None:
+        self.direct: dict[str, Reach] = {}
         self.strongest: dict[str, Reach] = {}
         self.shortest: dict[str, Reach] = {}
 
-    def offer(self, principal: str, reach: Reach) -> bool:
+    def offer_direct(self, principal: str, reach: Reach) -> None:
+        self.direct[principal] = reach
+        self.offer(principal, reach)
+
+    def answer(self, principal: str) -> WhoCanEntry:
+        return (self.direct.get(principal) or self.strongest[principal]).entry(principal)
+
+    def offer(self, principal: str, reach: Reach, *, tail: bool = True) -> bool:
+        """Keep `reach` if it is stronger (or, for a caller others may chain through, shorter)
+        than what the caller holds; whether anything changed."""
         changed = False
         held = self.strongest.get(principal)
         if held is None or reach.strength() < held.strength():
             self.strongest[principal] = reach
             changed = True
-        held = self.shortest.get(principal)
-        if held is None or reach.shortness() < held.shortness():
-            self.shortest[principal] = reach
-            changed = True
+        if tail:
+            held = self.shortest.get(principal)
+            if held is None or reach.shortness() < held.shortness():
+                self.shortest[principal] = reach
+                changed = True
         return changed
 
-    def settled(self) -> set[str]:
-        """Callers allowed directly and unconditionally: no path can be stronger."""
-        return {p for p, r in self.strongest.items() if not r.conditional and len(r.path) == 1}
+    def beaten(self, principal: str, conditional: bool, length: int, tail: bool,
+               first: tuple[str, str, str]) -> bool:
+        """Whether a reach of that strength and length, whose first step is `first`, could not
+        change what the caller holds (a cheap test before deciding or building it)."""
+        held = self.strongest.get(principal)
+        if held is None or not _loses((conditional, length), first, (held.conditional, len(held.path)), held):
+            return False
+        if not tail:
+            return True
+        shortest = self.shortest.get(principal)
+        return shortest is not None and _loses((length,), first, (len(shortest.path),), shortest)
+
+    def settled(self, roles: dict[str, PrincipalInfo]) -> set[str]:
+        """Callers whose answer no path can change: allowed directly, and not a role others may
+        chain through unless its direct reach is unconditional (no path is stronger)."""
+        return {p for p, r in self.direct.items() if p not in roles or not r.conditional}
+
+
+def _loses(mine: tuple[Any, ...], first: tuple[str, str, str], theirs: tuple[Any, ...], held: Reach) -> bool:
+    """A reach ranked `mine` with first step `first` is worse than `held` (ranked `theirs`) for
+    sure: worse rank, or equal rank and a first step that names sort after held's."""
+    return mine > theirs or (mine == theirs and first > held.signature[0])
 
 
 def queue_witnesses(snap: Snapshot, caller: str, account: str) -> list[str]:
@@ -141,7 +173,18 @@ Decide = Callable[..., AuditDecision]
 def create_job(snap: Snapshot, caller: str, account: str, ctx: dict[str, Any],
                judge: Decide = decide) -> tuple[AuditDecision, str] | None:
     """The first witness queue on which CreateJob is allowed unconditionally, else the first on
-    which it is allowed at all."""
+    which it is allowed at all (once per snapshot: it does not depend on the role passed)."""
+    memo = getattr(snap, "memo", None)
+    if memo is None:
+        return _create_job(snap, caller, account, ctx, judge)
+    key = ("create-job", caller, account, json.dumps(ctx, sort_keys=True, default=str), judge)
+    if key not in memo:
+        memo[key] = _create_job(snap, caller, account, ctx, judge)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _create_job(snap: Snapshot, caller: str, account: str, ctx: dict[str, Any],
+                judge: Decide) -> tuple[AuditDecision, str] | None:
     fallback: tuple[AuditDecision, str] | None = None
     for queue in queue_witnesses(snap, caller, account):
         d = judge(snap, caller, CREATE_JOB, queue, ctx, unknown_context=True)
@@ -178,7 +221,7 @@ def pass_role(snap: Snapshot, caller: str, role: PrincipalInfo, tail: Reach, ser
 def pass_role_paths(snap: Snapshot, best: Best, roles: dict[str, PrincipalInfo], direct: dict[str, Reach],
                     passers: Callable[[str, str], Iterable[str]], ctx: dict[str, Any]) -> None:
     """Every caller that can pass a role which reaches the target directly to MediaConvert."""
-    settled = best.settled()  # PassRole paths are never direct: this set cannot grow here
+    settled = best.settled(roles)  # PassRole paths are never direct: this set cannot grow here
     for role_arn in sorted(direct):
         role = roles[role_arn]
         service = service_hop(snap, role, ctx)
@@ -199,10 +242,15 @@ def assume_chains(snap: Snapshot, best: Best, roles: dict[str, PrincipalInfo],
     decided: dict[tuple[str, str], AuditDecision] = {}
     for _ in range(max_depth):
         changed: dict[str, tuple[Reach, Reach]] = {}
-        settled = best.settled()  # chains are never direct: this set cannot grow in a round
+        settled = best.settled(roles)  # chains are never direct: this set cannot grow in a round
         for role_arn, tails in frontier.items():
             for caller in assumers(role_arn, settled):
-                if caller == role_arn:
+                is_role, first = caller in roles, (caller, "sts:AssumeRole", role_arn)
+                # Whatever the step, no path through this role is stronger (or, for a role, shorter)
+                # than what the caller holds: no need to decide it.
+                if caller == role_arn or (
+                        best.beaten(caller, tails[0].conditional, 1 + len(tails[0].path), False, first)
+                        and best.beaten(caller, True, 1 + len(tails[1].path), is_role, first)):
                     continue
                 d = decided.get((caller, role_arn))
                 if d is None:
@@ -210,12 +258,16 @@ def assume_chains(snap: Snapshot, best: Best, roles: dict[str, PrincipalInfo],
                                                              unknown_context=True)
                 if not open_ended(d):
                     continue
+                # After an unconditional step the strongest tail is strongest; after a conditional
+                # one every path is conditional, so the shortest tail is.
+                conditional = bool(d.decision.conditional) or d.unless is not None
+                tail = tails[1] if conditional else tails[0]
+                if best.beaten(caller, conditional or tail.conditional, 1 + len(tail.path), is_role, first) or \
+                        any(s.principal == caller for s in tail.path):
+                    continue
                 step = hop(d, caller, "sts:AssumeRole", role_arn)
-                distinct = tails[:1] if tails[0] is tails[1] else tails
-                offered = [best.offer(caller, chain(step, tail)) for tail in distinct
-                           if caller not in {s.principal for s in tail.path}]
-                if any(offered) and caller in roles:
+                if best.offer(caller, chain(step, tail), tail=is_role) and is_role:
                     changed[caller] = (best.strongest[caller], best.shortest[caller])
         if not changed:
             break
-        frontier = changed
+        frontier = dict(sorted(changed.items()))  # by role ARN: ties between paths go to the first

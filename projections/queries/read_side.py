@@ -169,7 +169,7 @@ class ReadSide:
         with collector_paused():
             if known_at is None:  # every caller's facts at T, in one statement
                 state = live_facts(self.engine, self.facts.token, snap.at_us)
-                snap = Snapshot(snap.source, snap.at_us).preload(state, _NOT_PRELOADED)
+                snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
             return who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
                                    context=context, prune=prune, resource_owner=owner)
 

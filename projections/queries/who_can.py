@@ -29,7 +29,8 @@ _EACH_OWNER = "each caller's own account (as if it owned it)"
 def who_can(snap: Snapshot, as_of: AsOf, action: str, resource: str, *, paths: bool, max_depth: int,
             context: dict[str, Any] | None, prune: bool, resource_owner: str | None = None) -> WhoCanResult:
     """Every caller allowed at T (with `paths`, also through role chains up to `max_depth` and
-    PassRole to MediaConvert, each caller by its strongest path); for sts:AssumeRole, plus one
+    PassRole to MediaConvert: a caller allowed directly by its own request, any other by its
+    strongest path); for sts:AssumeRole, plus one
     delegated entry per trusted account. Callers whose answer rests on a policy the ledger never
     saw are listed as conditional, naming it."""
     ctx = dict(context or {})
@@ -39,13 +40,13 @@ def who_can(snap: Snapshot, as_of: AsOf, action: str, resource: str, *, paths: b
     for arn in cands.for_action(action, resource):
         d = decide(snap, arn, action, resource, ctx, unknown_context=True, resource_owner=resource_owner)
         if open_ended(d):
-            best.offer(arn, hop(d, arn, action, resource, target=True))
+            best.offer_direct(arn, hop(d, arn, action, resource, target=True))
     if paths:
         roles = {p.arn: p for p in snap.principals() if p.kind == "role"}
         direct = {arn: reach for arn, reach in best.strongest.items() if arn in roles}
         pass_role_paths(snap, best, roles, direct, cands.passers, ctx)
         assume_chains(snap, best, roles, cands.assumers, ctx, max_depth)
-    principals = [best.strongest[k].entry(k) for k in sorted(best.strongest)]
+    principals = [best.answer(k) for k in sorted(best.strongest)]
     if action.lower() == "sts:assumerole":
         principals += _delegated(snap, resource)
     return WhoCanResult(as_of=as_of, action=action, resource=resource, principals=tuple(principals),

@@ -146,3 +146,12 @@ class TestWeakestHop:
         entry = _paths(ledger)[user]
         assert (False, ()) == (entry.conditional, entry.missing_context)
         assert "iam:PassRole" == entry.path[0].action
+
+    def test_a_caller_allowed_directly_is_answered_by_its_own_request(self, ledger: Ledger) -> None:
+        """A direct (if conditional) allow is the caller's answer; paths are for the others."""
+        _media(ledger)
+        user = _user(ledger, "direct", PASS, allow("mediaconvert:CreateJob"),
+                     allow("s3:PutObject", "*", Condition={"StringEquals": {"s3:x-amz-acl": "private"}}))
+        entry = _paths(ledger)[user]
+        assert (["s3:PutObject"], True, ("s3:x-amz-acl",)) == \
+            ([s.action for s in entry.path], entry.conditional, entry.missing_context)
