@@ -97,7 +97,9 @@ def explain_root_assume(snap: Snapshot, d: AuditDecision, principal: str, action
         return d
     if rp.kind is not PrincipalKind.ROOT:
         return d
-    notes = [_ROOT_NOTE]
+    # The engine may say it already (its own notes come first in the answer): say it once.
+    said = any("root user cannot call sts:AssumeRole" in n for n in getattr(d.decision, "notes", ()))
+    notes = [] if said else [_ROOT_NOTE]
     if rp.account in _trusted_accounts(snap, resource):
         notes.append(_DELEGATED.format(acct=rp.account) + ": ask who_can(\"sts:AssumeRole\", role) "
                      "for the delegated entry, or can() for one of its users or roles")
