@@ -23,11 +23,9 @@ CURRENT_TIME = "aws:CurrentTime"
 EPOCH_TIME = "aws:EpochTime"
 TOKEN_ISSUE_TIME = "aws:TokenIssueTime"  # noqa: S105 - a condition key name, not a secret
 MFA_AGE = "aws:MultiFactorAuthAge"
-# STS API Reference: a chained role session lasts at most one hour; GetFederationToken sessions
-# "range from 900 seconds (15 minutes) to 129,600 seconds (36 hours)", one hour for the root user.
-CHAINED_SESSION_MAX_S = 3600
-FEDERATION_SESSION_MAX_S = 129_600
-FEDERATION_ROOT_SESSION_MAX_S = 3600
+# STS API Reference, AssumeRole DurationSeconds: "from 900 seconds (15 minutes) up to the maximum
+# session duration set for the role", which is one hour unless the role says otherwise. (A chained
+# session is shorter, at most one hour: the role's maximum is the wider, safe bound for it.)
 ROLE_SESSION_DEFAULT_MAX_S = 3600
 # A key with a long-term credential: present only with temporary credentials (TokenIssueTime)
 # or when MFA was used (MultiFactorAuthAge); IAM users' access keys and the root user have neither.
