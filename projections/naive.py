@@ -14,6 +14,8 @@ from ledger.domain import events as ev
 from ledger.domain.state import AccountState, Role, User
 from ledger.timeaxis import to_us
 from projections.assemble import AuditDecision, decide
+from projections.queries.paths import Reach, chain, hop, open_ended, pass_role, service_hop
+from projections.results import WhoCanEntry
 from projections.view import ManagedDoc, PrincipalInfo
 
 
@@ -27,7 +29,10 @@ class ReplaySnapshot:
         self.objects: dict[str, ev.OutputWritten] = {}
         self.jobs: dict[str, ev.JobCreated] = {}
         self.bucket_owner: dict[str, str] = {}
-        chosen = [e for e in events if to_us(e.occurred_at) <= self.at_us]
+        everything = list(events)
+        # Buckets the log names at any valid time: known history, unlike a name never seen.
+        self.bucket_names = {e.bucket_name for e in everything if isinstance(e, ev.BucketCreated)}
+        chosen = [e for e in everything if to_us(e.occurred_at) <= self.at_us]
         chosen.sort(key=lambda e: (to_us(e.occurred_at), e.position or 0))
         for event in chosen:
             state = self.states.setdefault(event.account_id, AccountState(event.account_id))
@@ -57,7 +62,8 @@ class ReplaySnapshot:
     @staticmethod
     def _info(account: str, h: Any, kind: str) -> PrincipalInfo:
         uid = getattr(h, f"{kind}_id")
-        return PrincipalInfo(kind, uid, h.arn, h.name, account)
+        return PrincipalInfo(kind, uid, h.arn, h.name, account,
+                             max_session_duration=h.max_session_duration if isinstance(h, Role) else None)
 
     def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
         return next((self._info(a, h, k) for a, h, k in self._holders() if h.arn == arn), None)
@@ -146,6 +152,9 @@ class ReplaySnapshot:
         owner = self.bucket_owner.get(name)
         return (owner, {}) if owner else None
 
+    def bucket_recorded(self, name: str) -> bool:
+        return name in self.bucket_names
+
     def bucket_policy(self, name: str) -> tuple[dict[str, Any], dict[str, Any], Any] | None:
         owner = self.bucket_owner.get(name)
         b = self.states[owner].buckets.get(name) if owner else None
@@ -189,6 +198,9 @@ class ReplaySnapshot:
         return ({"job_arn": e.job_arn, "account": e.account_id, "creator_arn": e.creator_arn,
                  "role_arn": e.role_arn, "queue_arn": e.queue_arn}, {}) if e else None
 
+    def job_queues(self, account: str) -> list[str]:
+        return sorted({e.queue_arn for e in self.jobs.values() if e.account_id == account})
+
 
 def naive_can(events: Iterable[ev.LedgerEvent], principal: str, action: str, resource: str,
               at: datetime | int, context: dict[str, Any] | None = None,
@@ -196,3 +208,55 @@ def naive_can(events: Iterable[ev.LedgerEvent], principal: str, action: str, res
     """Replay, then evaluate: the reference answer for `can(at=T)`."""
     snap = ReplaySnapshot(events, at)
     return decide(snap, principal, action, resource, context, unknown_context=unknown_context)  # type: ignore[arg-type]
+
+
+def naive_who_can(events: Iterable[ev.LedgerEvent], action: str, resource: str, at: datetime | int, *,
+                  paths: bool = True, max_depth: int = 3, context: dict[str, Any] | None = None,
+                  resource_owner: str | None = None) -> list[WhoCanEntry]:
+    """The reference for `who_can`: replay, then every caller and, with `paths`, every path of up
+    to `max_depth` AssumeRole steps between distinct principals and every PassRole to MediaConvert,
+    with no pruning; a caller allowed directly by its own request, any other by its strongest
+    path (delegated account entries left out)."""
+    snap: Any = ReplaySnapshot(events, at)
+    ctx = dict(context or {})
+    callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
+    reaches: dict[str, list[Reach]] = {c: [] for c in callers}
+    for caller in callers:
+        d = decide(snap, caller, action, resource, ctx, unknown_context=True, resource_owner=resource_owner)
+        if open_ended(d):
+            reaches[caller].append(hop(d, caller, action, resource, target=True))
+    if paths:
+        roles = {p.arn: p for p in snap.principals() if p.kind == "role"}
+        for role_arn in [r for r in roles if reaches[r]]:
+            service = service_hop(snap, roles[role_arn], ctx)
+            if service is None:
+                continue
+            direct = reaches[role_arn][0]
+            for caller in [c for c in callers if c != role_arn]:
+                reach = pass_role(snap, caller, roles[role_arn], direct, service, ctx)
+                reaches[caller] += [reach] if reach is not None else []
+        for caller in callers:
+            reaches[caller] += _chains_from(snap, caller, roles, reaches, ctx, max_depth, {caller})
+    # A caller allowed directly is answered by its own request (found first); any other by its
+    # strongest path.
+    best = {c: found[0] if found[0].path[0].conditional is None else min(found, key=Reach.strength)
+            for c, found in reaches.items() if found}
+    return [best[c].entry(c) for c in sorted(best)]
+
+
+def _chains_from(snap: Any, caller: str, roles: dict[str, PrincipalInfo], ends: dict[str, list[Reach]],
+                 ctx: dict[str, Any], depth: int, seen: set[str]) -> list[Reach]:
+    """Every path from `caller` that assumes a role not yet on it, then goes on from that role."""
+    out: list[Reach] = []
+    if depth <= 0:
+        return out
+    for role_arn in roles:
+        if role_arn in seen:
+            continue
+        d = decide(snap, caller, "sts:AssumeRole", role_arn, ctx, unknown_context=True)
+        if not open_ended(d):
+            continue
+        step = hop(d, caller, "sts:AssumeRole", role_arn)
+        tails = ends[role_arn] + _chains_from(snap, role_arn, roles, ends, ctx, depth - 1, seen | {role_arn})
+        out += [chain(step, tail) for tail in tails]
+    return out

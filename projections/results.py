@@ -61,19 +61,27 @@ class PathStep(_ByKey):
     eval_decision: str
     via: tuple[MatchedStatement, ...]
     conditional: bool | None = None
+    # Context keys the path itself supplies for this request (e.g. iam:PassedToService), on top of
+    # the query's own context: replaying the step with them gives the same decision.
+    context: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"principal": self.principal, "action": self.action, "resource": self.resource,
                                "EvalDecision": self.eval_decision, "via": _statements(self.via)}
         if self.conditional is not None:
             out["conditional"] = self.conditional
+        if self.context:
+            out["context"] = dict(self.context)
         return out
 
 
 @dataclass(frozen=True, slots=True)
 class WhoCanEntry(_ByKey):
     """A caller allowed at T, directly (`path` of one step) or through a role chain or PassRole;
-    or, when `delegated`, an account a trust policy names, whose principals need an identity allow."""
+    or, when `delegated`, an account a trust policy names, whose principals need an identity allow.
+    A path is no stronger than its weakest step: `conditional` if any step is, with the context
+    keys of every step; `unknown_policies` (with `reason`) when the answer rests on policies the
+    ledger never saw."""
 
     principal: str
     eval_decision: str
@@ -82,6 +90,7 @@ class WhoCanEntry(_ByKey):
     missing_context: tuple[str, ...]
     delegated: bool = False
     reason: str | None = None
+    unknown_policies: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         path = [step.to_dict() for step in self.path]
@@ -89,24 +98,31 @@ class WhoCanEntry(_ByKey):
             return {"principal": self.principal, "EvalDecision": self.eval_decision,
                     "conditional": self.conditional, "delegated": True,
                     "missing_context": list(self.missing_context), "reason": self.reason, "path": path}
-        return {"principal": self.principal, "EvalDecision": self.eval_decision, "conditional": self.conditional,
-                "path": path, "missing_context": list(self.missing_context)}
+        out: dict[str, Any] = {"principal": self.principal, "EvalDecision": self.eval_decision,
+                               "conditional": self.conditional, "path": path,
+                               "missing_context": list(self.missing_context)}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.unknown_policies:
+            out["unknown_policies"] = list(self.unknown_policies)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class WhoCanResult(_ByKey):
-    """Every caller allowed `action` on `resource` at T."""
+    """Every caller allowed `action` on `resource` at T; `notes` say what the answer assumed or why
+    nobody could be (an unseen bucket's owner, a resource that does not exist at T)."""
 
     as_of: AsOf
     action: str
     resource: str
     principals: tuple[WhoCanEntry, ...]
-    notes: tuple[str, ...] = ()  # warnings about the request itself (a typo, a malformed ARN)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"as_of": self.as_of, "action": self.action, "resource": self.resource,
-               "principals": [p.to_dict() for p in self.principals]}
-        if self.notes:  # as a decision's "Notes": present when there is something to say
+        out: dict[str, Any] = {"as_of": self.as_of, "action": self.action, "resource": self.resource,
+                               "principals": [p.to_dict() for p in self.principals]}
+        if self.notes:
             out["notes"] = list(self.notes)
         return out
 
@@ -126,11 +142,16 @@ class EffectiveCheck(_ByKey):
     boundary: dict[str, bool] | None
     organizations: dict[str, bool] | None
     cut_by: tuple[MatchedStatement, ...]  # the denying statements, on an explicitDeny only
+    notes: tuple[str, ...] = ()  # what the decision assumed, and the inputs it could not resolve
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "resource": self.resource, "EvalDecision": self.eval_decision,
-                "conditional": self.conditional, "missing_context": list(self.missing_context),
-                "boundary": self.boundary, "organizations": self.organizations, "cut_by": _statements(self.cut_by)}
+        out: dict[str, Any] = {"action": self.action, "resource": self.resource, "EvalDecision": self.eval_decision,
+                               "conditional": self.conditional, "missing_context": list(self.missing_context),
+                               "boundary": self.boundary, "organizations": self.organizations,
+                               "cut_by": _statements(self.cut_by)}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from ledger.adapters.logging import get_logger
 from ledger.errors import StoreError
 from ledger.timeaxis import FOREVER
 from projections.facts import Change, Fact, FactRow, IntervalStream, derive_rows
+from projections.sql_read import job_queue_spans
 from projections.tables import fact_changes, facts, tracking
 
 log = get_logger("projections.sql")
@@ -299,6 +300,7 @@ class SqlFacts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.token = uuid.uuid4().hex
+        self._queue_spans: dict[tuple[str, int | None], list[tuple[str, int, int]]] = {}
 
     @contextmanager
     def unit(self, name: str) -> Iterator[SqlUnit]:
@@ -418,6 +420,19 @@ class SqlFacts:
     def all_facts(self) -> list[Fact]:
         with self.engine.connect() as conn:
             return [_row_fact(r) for r in conn.execute(select(facts))]
+
+    def job_queues_at(self, account: str, at: int, position: int | None = None) -> list[str]:
+        """Queue ARNs of the account's jobs in force at T, without decoding the jobs; read once per
+        projection `position` when given (the facts cannot change until it moves)."""
+        key = (account, position)
+        spans = self._queue_spans.get(key) if position is not None else None
+        if spans is None:
+            spans = job_queue_spans(self.engine, account)
+            if position is not None:
+                if len(self._queue_spans) >= 256:
+                    self._queue_spans.clear()
+                self._queue_spans[key] = spans
+        return sorted({queue for queue, low, high in spans if low <= at < high})
 
     def change_times(self) -> list[int]:
         with self.engine.connect() as conn:

@@ -207,6 +207,21 @@ def live_facts(engine: Engine, token: str, at: int, kinds: Iterable[str] = WHO_C
     return out
 
 
+_QUEUE_ARN = {"sqlite": "json_extract(payload, '$.queue_arn')",
+              "postgresql": "(CAST(payload AS json) ->> 'queue_arn')"}
+
+
+def job_queue_spans(engine: Engine, account: str) -> list[tuple[str, int, int]]:
+    """(queue ARN, earliest valid_from, valid_to) of the account's MediaConvert job facts, one row
+    per queue and end: a queue is in force at T when a row has earliest ≤ T < end. Read in SQL
+    (an account may hold thousands of jobs; none of their payloads is decoded here)."""
+    queue = _QUEUE_ARN.get(engine.dialect.name, _QUEUE_ARN["sqlite"])
+    stmt = text(f"SELECT {queue}, MIN(valid_from), valid_to FROM pl_facts WHERE kind = 'job' "
+                f"AND subject = :account GROUP BY {queue}, valid_to")
+    with engine.connect() as conn:
+        return [(str(q), int(lo), int(hi)) for q, lo, hi in conn.execute(stmt, {"account": account}) if q]
+
+
 def next_change(engine: Engine, at: int) -> int:
     """The first valid time after `at` at which any fact opens or closes (FOREVER if none): the
     state read at `at` holds until then."""

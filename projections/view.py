@@ -22,6 +22,7 @@ class PrincipalInfo:
     name: str
     account: str
     origin: Origin | None = None
+    max_session_duration: int | None = None  # roles: the longest session AssumeRole may ask for
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,8 @@ class ManagedDoc:
 class FactSource(Protocol):
     def at(self, kind: str, at: int, subject: str | None = None, ref: str | None = None) -> list[Fact]: ...
     def many_at(self, kinds: Any, at: int) -> list[Fact]: ...
+    def history(self, kind: str | None = None, subjects: Iterable[str] | None = None,
+                refs: Iterable[str] | None = None) -> list[Fact]: ...
 
 
 _PRELOAD_KINDS = ("principal", "account", "attach", "inline", "member", "policy", "pver", "pdefault",
@@ -48,9 +51,10 @@ class Snapshot:
     """State at valid time `at` (microseconds). Lookups are memoised; `preload()` fetches every
     fact of the evaluation kinds in one query (for `who_can` over thousands of principals)."""
 
-    def __init__(self, source: FactSource, at: int) -> None:
+    def __init__(self, source: FactSource, at: int, position: int | None = None) -> None:
         self.source = source
         self.at_us = at
+        self.position = position  # the projection position it is read at, when the source is the projection
         self._memo: dict[tuple[str, str, str], list[Fact]] = {}
         self._by_subject: dict[tuple[str, str], list[Fact]] | None = None
         self._by_ref: dict[tuple[str, str], list[Fact]] | None = None
@@ -167,7 +171,7 @@ class Snapshot:
         if hit is None:
             p = f.payload
             hit = self.memo[key] = PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"],
-                                                 p["account"], self._origin(f))
+                                                 p["account"], self._origin(f), p.get("max_session_duration"))
         return hit
 
     def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
@@ -266,6 +270,14 @@ class Snapshot:
         f = self._latest(self._q("bucket", subject=name))
         return (f.payload["account"], self._origin(f)) if f else None
 
+    def bucket_recorded(self, name: str) -> bool:
+        """Whether the ledger recorded a bucket of this name at any valid time (known history,
+        unlike a name it never saw)."""
+        key = ("bucket_recorded", name)
+        if key not in self.memo:
+            self.memo[key] = bool(self.source.history("bucket", subjects=[name]))
+        return bool(self.memo[key])
+
     def bucket_policy(self, name: str) -> tuple[dict[str, Any], Origin, Any] | None:
         f = self._latest(self._q("bucket_policy", subject=name))
         return (f.payload["document"], self._origin(f), self.cache_key(f)) if f else None
@@ -285,3 +297,12 @@ class Snapshot:
     def job(self, job_arn: str) -> tuple[dict[str, Any], Origin] | None:
         f = self._latest(self._q("job", ref=job_arn))
         return (f.payload, self._origin(f)) if f else None
+
+    def job_queues(self, account: str) -> list[str]:
+        """Queue ARNs of the account's MediaConvert jobs recorded by T, in ARN order."""
+        key = ("job_queues", account)
+        if key not in self.memo:
+            in_sql = getattr(self.source, "job_queues_at", None)
+            self.memo[key] = in_sql(account, self.at_us, self.position) if in_sql is not None else \
+                sorted({f.payload["queue_arn"] for f in self._q("job", subject=account)})
+        return list(self.memo[key])

@@ -7,6 +7,7 @@ on every query it first catches up with the log, so a caller always reads its ow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +44,15 @@ class AuditQueries:
             self.__dict__["_read_side_instance"] = rs
         return rs
 
-    def can(self, principal: str, action: str, resource: str, context: dict[str, Any] | None = None,
-            at: Time = None, known_at: str | int | None = None) -> AuditDecision:
+    def can(self, principal: str, action: str, resource: str | Sequence[str], context: dict[str, Any] | None = None,
+            at: Time = None, known_at: str | int | None = None, *,
+            resource_owner: str | None = None) -> AuditDecision:
         """Could `principal` perform `action` on `resource` at `at`? The engine's decision with
-        MatchedStatements whose Origin names the events that put each policy in place."""
-        return self.read_side().can(principal, action, resource, context, at, known_at)
+        MatchedStatements whose Origin names the events that put each policy in place. Several
+        resources (AWS's ResourceArns) give one result per resource and their aggregate;
+        `resource_owner` (AWS's ResourceOwner) owns the buckets the ledger never recorded."""
+        return self.read_side().can(principal, action, resource, context, at, known_at,
+                                    resource_owner=resource_owner)
 
     def authorize(self, actor_arn: str, action: str, resource: str,
                   context: dict[str, Any] | None = None) -> AuditDecision:
@@ -56,10 +61,11 @@ class AuditQueries:
 
     def who_can(self, action: str, resource: str, at: Time = None, paths: bool = False,
                 max_depth: int = 3, context: dict[str, Any] | None = None,
-                known_at: str | int | None = None) -> WhoCanResult:
+                known_at: str | int | None = None, *, resource_owner: str | None = None) -> WhoCanResult:
         """Every user, role and account root allowed (conditional ones with missing keys);
         with `paths`, also those reaching it through role chains or PassRole to MediaConvert."""
-        return self.read_side().who_can(action, resource, at, paths, max_depth, context, known_at)
+        return self.read_side().who_can(action, resource, at, paths, max_depth, context, known_at,
+                                        resource_owner=resource_owner)
 
     def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> WhatCanResult:
         return self.read_side().what_can(principal, at, known_at)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import html
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -20,6 +20,9 @@ from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_jso
 from ledger.errors import LedgerError, ValidationError
 from ledger.timeaxis import parse_iso, to_us
 from projections.results import FactChange, LineageResult, TimelineResult
+
+if TYPE_CHECKING:
+    from projections.assemble import AuditDecision
 
 bench_app = typer.Typer(help="Synthetic histories and benchmarks.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
@@ -92,48 +95,95 @@ def _cause(c: FactChange) -> str:
     return f"@{c.position} {c.event_type}"
 
 
+EXIT_ALLOWED, EXIT_DENIED, EXIT_UNKNOWN_POLICY = 0, 1, 3
+OWNER = typer.Option(None, "--resource-owner", help="ACCOUNT (or arn:aws:iam::ACCOUNT:root) owning a bucket the "
+                     "ledger never recorded (AWS's ResourceOwner); default: the caller's account.")
+
+
+def _can_exit(decision: AuditDecision) -> int:
+    if decision.unless is not None:
+        return EXIT_UNKNOWN_POLICY
+    return EXIT_ALLOWED if decision.allowed else EXIT_DENIED
+
+
+def _explain(decision: AuditDecision, warned: Iterable[str] = ()) -> None:
+    """Missing keys, errors, notes, the cross-account detail and the unknown policies of a decision
+    (notes already printed as warnings are not repeated)."""
+    body = decision.to_dict()
+    for key in decision.decision.missing_context_values:
+        console.print(f"missing context: {key}", highlight=False, markup=False)
+    for side, verdict in (body.get("EvalDecisionDetails") or {}).items():
+        console.print(f"detail: {side} {verdict}", highlight=False, markup=False)
+    shown = set(warned)
+    for text in (*decision.decision.errors, *(n for n in decision.all_notes if n not in shown)):
+        console.print("[yellow]note:[/] ", end="", highlight=False)
+        console.print(text, highlight=False, markup=False)
+    for unknown in decision.unknown_policies:
+        console.print("[yellow]unknown policy:[/] ", end="", highlight=False)
+        console.print(str(unknown.get("policy_arn")), highlight=False, markup=False)
+
+
+def _print_decision(decision: AuditDecision, principal: str, action: str, resources: list[str],
+                    warned: Iterable[str] = ()) -> None:
+    colour = "green" if decision.allowed else ("yellow" if decision.unless else "red")
+    verdict = decision.qualification or decision.eval_decision
+    console.print(verdict, style=f"bold {colour}", highlight=False, markup=False)
+    console.print(f"{principal} {action} {' '.join(resources)}  (as of {decision.as_of.get('valid_time')})",
+                  highlight=False, markup=False)
+    if decision.resource_results:
+        per = Table("resource", "decision", "qualification")
+        for one in decision.resource_results:
+            per.add_row(one.decision.eval_resource_name, one.eval_decision, one.qualification or "")
+        console.print(per)
+    table = Table("policy", "type", "stmt", "effect", "put in place by")
+    for m in decision.decision.matched_statements:
+        table.add_row(m.source_policy_id, m.source_policy_type, str(m.sid or m.statement_index), m.effect,
+                      _origin(m.origin))
+    if decision.decision.matched_statements:
+        console.print(table)
+    _explain(decision, warned)
+
+
 @app.command("can")
 def can_cmd(
-    principal: str, action: str, resource: str, at: str = AT, known_at: str = KNOWN,
+    principal: str, action: str,
+    resources: list[str] = typer.Argument(..., metavar="RESOURCE...", help="One or more resource ARNs."),
+    at: str = AT, known_at: str = KNOWN,
     context: list[str] = typer.Option(None, "--context", help="KEY=VALUE (repeatable)."),
-    json_output: bool = JSON,
+    resource_owner: str = OWNER, json_output: bool = JSON,
 ) -> None:
-    """Could PRINCIPAL perform ACTION on RESOURCE (at a time)? Exit 0 allowed, 1 denied, 2 error."""
+    """Could PRINCIPAL perform ACTION on RESOURCE... (every one of them) at a time?
+
+    Exit 0 allowed, 1 denied, 2 error, 3 the answer rests on a policy the ledger never saw
+    ("allowed, unless it denies" or "denied, unless it allows")."""
     with _ledger() as ledger:
-        decision = ledger.can(principal, action, resource, _context(context), at, known_at)
+        target: str | list[str] = resources[0] if len(resources) == 1 else resources
+        decision = ledger.can(principal, action, target, _context(context), at, known_at,
+                              resource_owner=resource_owner)
         if wants_json(json_output):
             emit_json(decision.to_dict())
         else:
-            warned = _warn(action, resource)
-            colour = "green" if decision.allowed else "red"
-            console.print(f"[bold {colour}]{decision.eval_decision}[/] {principal} {action} {resource}"
-                          f"  (as of {decision.as_of.get('valid_time')})", highlight=False)
-            table = Table("policy", "type", "stmt", "effect", "put in place by")
-            for m in decision.decision.matched_statements:
-                table.add_row(m.source_policy_id, m.source_policy_type, str(m.sid or m.statement_index),
-                              m.effect, _origin(m.origin))
-            if decision.decision.matched_statements:
-                console.print(table)
-            for key in decision.decision.missing_context_values:
-                console.print(f"missing context: {key}", highlight=False)
-            for err in decision.decision.errors:
-                console.print(f"[yellow]note:[/] {err}", highlight=False)
-            for note in (n for n in decision.notes if n not in warned):
-                console.print(f"[yellow]note:[/] {note}", highlight=False)
-            for unknown in decision.unknown_policies:
-                console.print(f"[yellow]unknown policy:[/] {unknown.get('policy_arn')}", highlight=False)
-    _exit(0 if decision.allowed else 1)
+            warned = [note for one in resources for note in _warn(action, one)]
+            _print_decision(decision, principal, action, resources, warned)
+    _exit(_can_exit(decision))
+
+
+def _print_notes(notes: Iterable[str]) -> None:
+    for note in notes:
+        console.print("[yellow]note:[/] ", end="", highlight=False)
+        console.print(note, highlight=False, markup=False)
 
 
 @app.command("who-can")
 def who_can_cmd(
     action: str, resource: str, at: str = AT, known_at: str = KNOWN,
     paths: bool = typer.Option(False, "--paths", help="Include role chains and PassRole paths."),
-    max_depth: int = typer.Option(3, "--max-depth"), json_output: bool = JSON,
+    max_depth: int = typer.Option(3, "--max-depth"), resource_owner: str = OWNER, json_output: bool = JSON,
 ) -> None:
     """Every principal allowed ACTION on RESOURCE (conditional ones with the missing keys)."""
     with _ledger() as ledger:
-        result = ledger.who_can(action, resource, at, paths, max_depth, known_at=known_at)
+        result = ledger.who_can(action, resource, at, paths, max_depth, known_at=known_at,
+                                resource_owner=resource_owner)
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
@@ -144,9 +194,12 @@ def who_can_cmd(
             path = " → ".join(f"{s.action} {s.resource}" for s in p.path)
             if p.delegated:
                 path = f"delegated: {p.reason}"
+            elif p.unknown_policies:
+                path += f" (rests on {', '.join(p.unknown_policies)})"
             table.add_row(p.principal, p.eval_decision + (" (conditional)" if p.conditional else ""),
                           path, ", ".join(p.missing_context))
         console.print(table)
+        _print_notes(result.notes)
 
 
 @app.command("what-can")
@@ -159,13 +212,17 @@ def what_can_cmd(principal: str, at: str = AT, known_at: str = KNOWN, json_outpu
             return
         table = Table("action", "resource", "effective", "policy", "put in place by",
                       title=f"what {principal} can do (as of {result.as_of.get('valid_time')})")
+        notes: list[str] = list(result.errors)
         for grant in result.allows:
             for eff in grant.effective or ():
                 label = eff.eval_decision + (" (conditional)" if eff.conditional else "")
                 table.add_row(eff.action, eff.resource, label, grant.policy, _origin(grant.origin))
+                notes += [f"{eff.action} {eff.resource}: {n}" for n in eff.notes]
         console.print(table)
         for deny in result.denies:
-            console.print(f"deny: {list(deny.actions)} on {list(deny.resources)} ({deny.policy})", highlight=False)
+            console.print(f"deny: {list(deny.actions)} on {list(deny.resources)} ({deny.policy})",
+                          highlight=False, markup=False)
+        _print_notes(notes + [f"unknown policy: {u.get('policy_arn')}" for u in result.unknown_policies])
 
 
 def _svg(result: TimelineResult, width: int = 900) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.policy import PolicySet, PolicyType
-from projections.assemble import INLINE_TYPE, Inputs, compile_cached, resource_side
+from projections.assemble import resource_side
+from projections.gather import INLINE_TYPE, Inputs, compile_cached
 from projections.queries.policy_shape import (
     AllowShape,
     Statements,
@@ -65,7 +66,9 @@ def _index_attached(snap: Snapshot, action_lower: str, index: _HolderIndex) -> N
             managed = snap.managed(pid)
             shape: AllowShape | None = None
             denying[pid] = False
-            if managed is not None:
+            if managed is None:
+                shape = _UNKNOWN  # a policy the ledger never saw could allow anything
+            else:
                 try:
                     compiled = compile_cached(managed.document, PolicyType.IDENTITY, managed.cache_key)
                     shape = allow_shape(compiled, action_lower)
@@ -82,6 +85,9 @@ def _index_attached(snap: Snapshot, action_lower: str, index: _HolderIndex) -> N
             index.anywhere.add(f.subject)
         elif shape is not None:
             index.direct.setdefault(f.subject, []).append(("managed", pid))
+
+
+_UNKNOWN: AllowShape = ((), frozenset("*"))
 
 
 def _index_members(snap: Snapshot, index: _HolderIndex) -> None:
@@ -148,6 +154,17 @@ def allowing_holders(snap: Snapshot, action_lower: str, resource: str = "*") -> 
     return out
 
 
+def holders_for_service(snap: Snapshot, action_lower: str, service: str) -> set[str]:
+    """Holders with an identity Allow for the action whose Resource may name some resource of
+    `service` (any account, any Region): conservative, like `allowing_holders`."""
+    index = _holder_index(snap, action_lower)
+    out = set(index.anywhere)
+    for _, holders, services in index.specific.values():
+        if "*" in services or service in services:
+            out |= holders
+    return out
+
+
 class Candidates:
     """Which callers can possibly be allowed, so `who_can` evaluates only those (in the order of
     `callers`, which keeps answers and chain paths identical to evaluating everyone).
@@ -156,10 +173,11 @@ class Candidates:
     request, or through a resource-based policy (bucket or trust policy) that names it (its ARN
     or unique id; "*" or NotPrincipal names everyone). Account roots are always evaluated."""
 
-    def __init__(self, snap: Snapshot, callers: list[str], prune: bool) -> None:
+    def __init__(self, snap: Snapshot, callers: list[str], prune: bool, resource_owner: str | None = None) -> None:
         self.snap = snap
         self.callers = callers
         self.prune = prune
+        self.resource_owner = resource_owner
         self.index = {arn: i for i, arn in enumerate(callers)}
         self.roots = {arn for arn in callers if arn.endswith(":root")}
         self.by_account: dict[str, list[str]] = {}
@@ -189,7 +207,7 @@ class Candidates:
     def _named(self, action: str, resource: str) -> tuple[set[str] | None, set[str], str | None]:
         """(callers named by the resource policy's Allow statements, or None for everyone;
         accounts it names; the account owning the resource)."""
-        owner, entry = resource_side(self.snap, action, resource, Inputs(None, PolicySet()))
+        owner, entry = resource_side(self.snap, action, resource, Inputs(None, PolicySet()), self.resource_owner)
         if entry is None:
             return set(), set(), owner
         shape = named_principals(entry.compiled)
@@ -217,29 +235,36 @@ class Candidates:
         return [arn for arn in self.callers if arn in keep]
 
     def passers(self, account: str, role_arn: str) -> list[str]:
-        """Callers of the role's account that may pass it (candidates for iam:PassRole)."""
+        """Callers of the role's account that may pass it and create a job on some queue of the
+        account in some Region (candidates for iam:PassRole → mediaconvert:CreateJob)."""
         if not self.prune:
             return self.callers
         allowing = self._allowing("iam:passrole", role_arn)
-        creating = self._allowing("mediaconvert:createjob", f"arn:aws:mediaconvert:us-east-1:{account}:queues/Default")
+        key = ("createjob", account)
+        creating = self._lists.get(key)
+        if creating is None:
+            holders = holders_for_service(self.snap, "mediaconvert:createjob", "mediaconvert")
+            denied = denied_holders(self.snap, "mediaconvert:createjob")
+            ids = {self.arn_of[u] for u in holders if u in self.arn_of and u not in denied} | self.roots
+            creating = self._lists[key] = [a for a in self.callers if a in ids]
         return [a for a in self.by_account.get(account, []) if a in allowing and a in creating]
 
-    def assumers(self, role_arn: str, found: dict[str, Any]) -> list[str]:
-        """Callers that may assume the role: those its trust policy names, and in the accounts
-        it names, those with an identity Allow for sts:AssumeRole."""
+    def assumers(self, role_arn: str, settled: set[str]) -> list[str]:
+        """Callers that may assume the role, but those in `settled`: those its trust policy names,
+        and in the accounts it names, those with an identity Allow for sts:AssumeRole."""
         if not self.prune:
-            return self.callers
+            return [a for a in self.callers if a not in settled]
         named, accounts, _ = self._named("sts:AssumeRole", role_arn)
         if named is None:
-            return [a for a in self.callers if a not in found]
-        picked = {a for a in named if a not in found}
+            return [a for a in self.callers if a not in settled]
+        picked = {a for a in named if a not in settled}
         allowing = self._allowing("sts:assumerole", role_arn)
         for account in accounts:
-            # `found` only grows: keep per (account, grant set) the callers not found yet.
+            # `settled` only grows: keep per (account, grant set) the callers not settled yet.
             key = ("assume", account, id(allowing))
             remaining = self._lists.get(key)
             if remaining is None:
                 remaining = [a for a in self.by_account.get(account, []) if a in allowing]
-            remaining = self._lists[key] = [a for a in remaining if a not in found]
+            remaining = self._lists[key] = [a for a in remaining if a not in settled]
             picked.update(remaining)
         return sorted(picked, key=self.index.__getitem__)

@@ -5,15 +5,15 @@ A coordinator over the projector, the SQL facts and one module per question; nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from ledger.catalog import diagnose_request
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, ValidationError
 from ledger.gc_pause import collector_paused
 from ledger.policy import PrincipalKind, principal_from_arn
-from projections.assemble import AuditDecision, decide
+from projections.assemble import AuditDecision, combine_audit, decide, owner_account
 from projections.memory import MemoryFacts
 from projections.queries import history, ownership, timeresolve, what_can, who_can
 from projections.results import (
@@ -109,18 +109,27 @@ class ReadSide:
 
     # -- can ---------------------------------------------------------------------------------
 
-    def can(self, principal: str, action: str, resource: str, context: dict[str, Any] | None = None,
-            at: Time = None, known_at: str | int | None = None,
-            unknown_context: bool = False) -> AuditDecision:
+    def can(self, principal: str, action: str, resource: str | Sequence[str],
+            context: dict[str, Any] | None = None, at: Time = None, known_at: str | int | None = None,
+            unknown_context: bool = False, *, resource_owner: str | None = None) -> AuditDecision:
+        """The decision at T; with several resources (AWS's ResourceArns), one decision per resource
+        and their aggregate. `resource_owner` (AWS's ResourceOwner) owns buckets the ledger never saw."""
+        owner = owner_account(resource_owner)
+        resources = [resource] if isinstance(resource, str) else list(resource)
+        if not resources or not all(isinstance(r, str) for r in resources):
+            raise ValidationError("give one resource ARN, or a list of them")
         snap, as_of = self.snapshot(at, known_at)
         with collector_paused():
-            if known_at is None:
-                self._prefetch(snap, principal, action, resource)
-            d = decide(snap, principal, action, resource, context, unknown_context=unknown_context,
-                       as_of=as_of)
-            d = who_can.explain_root_assume(snap, d, principal, action, resource)
-            d.notes += diagnose_request(action, resource)  # a typo gets its nearest valid form
-            return d
+            answers = []
+            for one in resources:
+                if known_at is None:
+                    self._prefetch(snap, principal, action, one)
+                d = decide(snap, principal, action, one, context, unknown_context=unknown_context,
+                           as_of=as_of, resource_owner=owner)
+                d = who_can.explain_root_assume(snap, d, principal, action, one)
+                d.notes += [n for n in diagnose_request(action, one) if n not in d.notes]  # typos: nearest form
+                answers.append(d)
+        return answers[0] if isinstance(resource, str) else combine_audit(answers, principal, as_of)
 
     def _prefetch(self, snap: Snapshot, principal: str, action: str, resource: str) -> None:
         """Everything `build_inputs` reads for a user, role or root caller, in one statement."""
@@ -153,18 +162,19 @@ class ReadSide:
 
     def who_can(self, action: str, resource: str, at: Time = None, paths: bool = False, max_depth: int = 3,
                 context: dict[str, Any] | None = None, known_at: str | int | None = None, *,
-                prune: bool = True) -> WhoCanResult:
+                prune: bool = True, resource_owner: str | None = None) -> WhoCanResult:
         """Every caller allowed at T. With `prune`, only candidates are evaluated: account roots,
         callers the resource-based policy names, and callers whose identity policies have an
         Allow for the action (anyone else is provably implicitDeny); `prune=False` evaluates
         every caller (the reference the tests compare against)."""
+        owner = owner_account(resource_owner)
         snap, as_of = self.snapshot(at, known_at)
         with collector_paused():
             if known_at is None:  # every caller's facts at T, in one statement
                 state = live_facts(self.engine, self.facts.token, snap.at_us)
-                snap = Snapshot(snap.source, snap.at_us).preload(state, _NOT_PRELOADED)
+                snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
             return who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
-                                   context=context, prune=prune)
+                                   context=context, prune=prune, resource_owner=owner)
 
     def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> WhatCanResult:
         return what_can.what_can(*self.snapshot(at, known_at), principal)

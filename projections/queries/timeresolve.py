@@ -77,7 +77,7 @@ class Snapshots:
         now = self._now
         if now and now[0] == position and now[1] <= us < now[2]:
             return now[3]
-        snap = Snapshot(self.facts, us)
+        snap = Snapshot(self.facts, us, position)
         self._now = (position, us, self.next_change(us), snap)
         return snap
 
@@ -85,7 +85,7 @@ class Snapshots:
         key = (us, position)
         cached = self._past.get(key)
         if cached is None:
-            cached = self._past[key] = Snapshot(self.facts, us)
+            cached = self._past[key] = Snapshot(self.facts, us, position)
             if len(self._past) > _SNAPSHOTS:
                 self._past.popitem(last=False)
         return cached

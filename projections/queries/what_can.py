@@ -50,5 +50,6 @@ def _effective(snap: Snapshot, principal: str, st: Statement) -> list[EffectiveC
                 missing_context=tuple(d.decision.missing_context_values),
                 boundary=d.decision.permissions_boundary_decision_detail,
                 organizations=d.decision.organizations_decision_detail,
-                cut_by=d.decision.matched_statements if denied else ()))
+                cut_by=d.decision.matched_statements if denied else (),
+                notes=(*d.all_notes, *d.decision.errors, *([d.qualification] if d.qualification else []))))
     return out

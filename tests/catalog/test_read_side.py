@@ -71,7 +71,7 @@ class TestNotes:
         """The decision carries the note, in its JSON too."""
         d = ledger.can(ALICE, "mediaconvert:CreatJob", "*")
         assert ["implicitDeny", 1] == [d.eval_decision, len(d.notes)]
-        assert 'did you mean "mediaconvert:CreateJob"?' in d.to_dict()["Notes"][0]
+        assert any('did you mean "mediaconvert:CreateJob"?' in n for n in d.to_dict()["Notes"])
 
     def test_who_can_notes(self, ledger: Ledger) -> None:
         """who_can's result has a `notes` list (and the JSON key) when there is something to say."""

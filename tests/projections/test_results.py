@@ -41,14 +41,16 @@ def keys(d: dict[str, Any]) -> list[str]:
 class TestWhoCanShape:
     def test_entries_and_steps_keep_their_keys_in_order(self, told: Ledger) -> None:
         """A path entry lists principal, decision, conditional, path, missing context; the steps a
-        path adds before the target carry `conditional` last, the target's step does not."""
+        path adds before the target carry `conditional` after their statements, then the context
+        the path supplies them (PassRole's iam:PassedToService, MediaConvert's aws:SourceAccount);
+        the target's step has neither."""
         body = told.who_can("s3:PutObject", OBJ, at=AT, paths=True).to_dict()
         assert ["as_of", "action", "resource", "principals"] == keys(body)
         alice = next(p for p in body["principals"] if p["principal"] == ALICE)
         assert ["principal", "EvalDecision", "conditional", "path", "missing_context"] == keys(alice)
         step_keys = [keys(step) for step in alice["path"]]
         with_flag = ["principal", "action", "resource", "EvalDecision", "via", "conditional"]
-        assert [with_flag, with_flag, with_flag[:-1], with_flag[:-1]] == step_keys
+        assert [[*with_flag, "context"], with_flag, [*with_flag, "context"], with_flag[:-1]] == step_keys
 
     def test_a_delegated_entry_has_its_own_key_order(self, told: Ledger) -> None:
         """The delegated account entry names its reason between missing context and an empty path."""
