@@ -93,7 +93,7 @@ def _known(known: dict[str, str], value: Any, tally: SizeTally) -> tuple[str, ..
             return found
         if type(value) is list and value:
             found = tuple(map(known.__getitem__, value))
-            tally.array(value)
+            tally.chars += 1 + len(value)  # as tally.array(value), for a list known to be plain
             tally.texts.extend(value)
             return found
     except (KeyError, TypeError):
