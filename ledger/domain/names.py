@@ -47,9 +47,11 @@ BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s
 _TAG_PUNCTUATION = frozenset("_.:/=+-@")
 
 NAME_LIMITS = {"user": 64, "group": 128, "role": 64, "policy": 128, "inline policy": 128, "session": 64,
-               "federated user": 32, "saml provider": 128, "source identity": 64}
+               "federated user": 32, "saml provider": 128, "source identity": 64,
+               "SCP id": 128}
 # RoleSessionName, SourceIdentity and GetFederationToken's Name have a 2-character minimum.
 NAME_MINIMUMS = {"session": 2, "federated user": 2, "source identity": 2}
+_ACCOUNT_NAME = re.compile(r"[\x20-\x7e]{1,50}", re.ASCII)
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}", re.ASCII)
 _QUEUE = re.compile(r"[A-Za-z0-9_-]{1,128}", re.ASCII)
 _OIDC_URL = re.compile(r"https://[\x21-\x7e]{1,247}", re.ASCII)
@@ -75,6 +77,15 @@ def check_iam_name(kind: str, name: str) -> str:
         raise InvalidNameError(
             f"invalid {kind} name {str(name)[:80]!r}: {least}-{limit} ASCII letters, digits and +=,.@_-",
             value=str(name)[:200],
+        )
+    return name
+
+
+def check_account_name(name: object) -> str:
+    """An account's friendly name: 1-50 printable ASCII characters (Organizations CreateAccount)."""
+    if not isinstance(name, str) or not _ACCOUNT_NAME.fullmatch(name):
+        raise InvalidNameError(
+            f"invalid account name {str(name)[:60]!r}: 1-50 printable ASCII characters", value=str(name)[:60]
         )
     return name
 
@@ -193,9 +204,17 @@ def parse_arn(text: str) -> Arn:
     return Arn(*(match.group(i) or "" for i in range(1, 6)))
 
 
-def in_ledger_partition(arn: Arn) -> bool:
-    """Whether an ARN is in the partition the ledger's own ARNs are built in (`aws`)."""
-    return arn.partition == PARTITION
+def parse_ledger_arn(text: str) -> Arn:
+    """`parse_arn`, for an ARN that must name a principal or resource of this ledger, which are
+    all in the `aws` partition: `arn:aws-cn:iam::A:root` is not the root user of `aws` account A."""
+    arn = parse_arn(text)
+    if arn.partition != PARTITION:
+        raise InvalidArnError(
+            f"{text[:200]} is in the {arn.partition} partition; this ledger's principals and resources are in "
+            f"{PARTITION}",
+            value=text[:200],
+        )
+    return arn
 
 
 def root_arn(account_id: str) -> str:

@@ -57,10 +57,14 @@ def job_drafts(state: AccountState) -> list[cmd.Draft]:
 
 class TestRequiredPermissions:
     def test_create_job_needs_create_job_on_the_queue_then_pass_role_to_mediaconvert(self) -> None:
-        """CreateJob is asked on the queue, then iam:PassRole on the role with iam:PassedToService."""
+        """CreateJob is asked on the queue (with aws:RequestedRegion), then iam:PassRole on the role
+        with iam:PassedToService and iam:AssociatedResourceArn, the job."""
         expected = [
-            Permission("mediaconvert:CreateJob", f"arn:aws:mediaconvert:us-east-1:{A}:queues/Default", {}),
-            Permission("iam:PassRole", ROLE_ARN, {"iam:PassedToService": "mediaconvert.amazonaws.com"}),
+            Permission("mediaconvert:CreateJob", f"arn:aws:mediaconvert:us-east-1:{A}:queues/Default",
+                       {"aws:RequestedRegion": "us-east-1"}),
+            Permission("iam:PassRole", ROLE_ARN, {
+                "iam:PassedToService": "mediaconvert.amazonaws.com",
+                "iam:AssociatedResourceArn": f"arn:aws:mediaconvert:us-east-1:{A}:jobs/1709301600000-abcdef"}),
         ]
         assert expected == first("create_job", job_drafts(account_with_user_and_role()))
 

@@ -64,7 +64,7 @@ def is_service_principal(caller_arn: str) -> bool:
 def resolve_caller(state: AccountState, caller_arn: str) -> Caller:
     """The root user, user, role or newest session that `caller_arn` names in `state`, its own
     account; an unknown one raises `PrincipalNotFoundError`."""
-    arn = names.parse_arn(caller_arn)
+    arn = names.parse_ledger_arn(caller_arn)
     require_account(state)
     name = arn.resource.rsplit("/", 1)[-1]
     if arn.service == "iam" and arn.resource == "root":
@@ -133,7 +133,7 @@ def role_session_request(
     via: ev.AssumptionKind,
     provider_arn: str | None,
 ) -> RoleSessionRequest:
-    role = names.parse_arn(role_arn)
+    role = names.parse_ledger_arn(role_arn)
     if role.service != "iam" or not role.resource.startswith("role/"):
         raise ValidationError(f"{role_arn} is not a role ARN")
     names.check_iam_name("session", session_name)
@@ -254,7 +254,7 @@ def job_request(
 ) -> JobRequest:
     if creator.account != account_id:
         raise ValidationError(f"{creator_arn} is not a principal of account {account_id}")
-    role = names.parse_arn(role_arn)
+    role = names.parse_ledger_arn(role_arn)
     if role.service != "iam" or not role.resource.startswith("role/"):
         raise ValidationError(f"{role_arn} is not a role ARN")
     if role.account != account_id:
@@ -316,7 +316,7 @@ class Writer:
 def output_request(
     job_arn: str, bucket: str, key: str, acl: str | None, writer_session_arn: str | None
 ) -> OutputRequest:
-    job = names.parse_arn(job_arn)
+    job = names.parse_ledger_arn(job_arn)
     if job.service != "mediaconvert" or not job.resource.startswith("jobs/"):
         raise ValidationError(f"{job_arn} is not a MediaConvert job ARN")
     names.check_object_key(key)
