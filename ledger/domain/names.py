@@ -67,7 +67,8 @@ def check_account_id(account_id: str) -> str:
 
 
 def is_account_id(text: object) -> bool:
-    return isinstance(text, str) and _ACCOUNT.fullmatch(text) is not None
+    """12 ASCII digits (`isdigit` alone admits other scripts' digits)."""
+    return isinstance(text, str) and len(text) == 12 and text.isascii() and text.isdigit()
 
 
 def check_iam_name(kind: str, name: str) -> str:
