@@ -145,3 +145,22 @@ class TestBoundedDecompression:
             tracemalloc.stop()
         assert ([], 1) == (summary.errors, summary.imported)
         assert peak < 24 << 20, f"peak {peak:,} bytes"
+
+
+class TestSimulateBatchGoesOn:
+    def test_a_lone_surrogate_id_gets_an_error_line_and_the_batch_goes_on(self) -> None:
+        """The scenario with "id": "\\ud800" is answered with an error line written as UTF-8, and
+        the next scenario is still evaluated (no UnicodeEncodeError stops the batch)."""
+        import io
+
+        from ledger.policy import run_simulate
+
+        lines = ('{"id": "\\ud800", "principal": "arn:aws:iam::111122223333:user/a", "action": "s3:GetObject", '
+                 '"resource": "*"}\n{"id": "next", "principal": "arn:aws:iam::111122223333:user/a", '
+                 '"action": "s3:GetObject", "resource": "*"}\n')
+        raw = io.BytesIO()
+        out = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
+        status = run_simulate(io.StringIO(lines), out)
+        answers = [json.loads(line) for line in raw.getvalue().decode("utf-8").splitlines()]
+        assert (1, [None, "next"], ["InvalidScenario", None]) == (
+            status, [a["id"] for a in answers], [a["error"] and a["error"].split(":")[0] for a in answers])
