@@ -164,3 +164,44 @@ class TestSimulateBatchGoesOn:
         answers = [json.loads(line) for line in raw.getvalue().decode("utf-8").splitlines()]
         assert (1, [None, "next"], ["InvalidScenario", None]) == (
             status, [a["id"] for a in answers], [a["error"] and a["error"].split(":")[0] for a in answers])
+
+
+def gaad(users: list[str], account: str = MEDIA) -> dict[str, Any]:
+    """A one-page `get-account-authorization-details` dump with these users."""
+    return {"UserDetailList": [{"UserName": name, "UserId": f"AIDASNAP{i:012d}", "Path": "/",
+                                "Arn": f"arn:aws:iam::{account}:user/{name}"} for i, name in enumerate(users)],
+            "GroupDetailList": [], "RoleDetailList": [], "Policies": [], "IsTruncated": False}
+
+
+class TestSnapshotNames:
+    def test_names_equal_but_for_case_are_reported_as_a_conflict(self, ledger: Ledger, tmp_path: Path) -> None:
+        """alice and ALICE cannot both exist in one IAM account: the import says so."""
+        from ledger.application.importing.runner import import_snapshot
+
+        path = tmp_path / "gaad.json"
+        path.write_text(json.dumps(gaad(["alice", "ALICE"])))
+        summary = import_snapshot(ledger, [path], at="2024-03-01T00:00:00Z", account=MEDIA)
+        assert ["conflict: users 'alice' and 'ALICE' differ only in case"] == [
+            w.split(", which")[0] for w in summary.warnings if w.startswith("conflict")]
+
+    def test_a_nul_name_is_left_out_and_queries_still_answer(self, ledger: Ledger, tmp_path: Path) -> None:
+        """An entity whose name IAM would refuse is left out with a warning; the rest import."""
+        from ledger.application.importing.runner import import_snapshot
+
+        path = tmp_path / "gaad.json"
+        path.write_text(json.dumps(gaad(["a\x00b", "bob"])))
+        summary = import_snapshot(ledger, [path], at="2024-03-01T00:00:00Z", account=MEDIA)
+        assert (["user left out: invalid user name 'a\\x00b'"], ["bob"]) == (
+            [w.split(":")[0] + ":" + w.split(":")[1] for w in summary.warnings],
+            [u.name for u in ledger.account_state(MEDIA).users.values()])
+        queries_answer(ledger)
+
+    def test_an_account_of_other_digits_is_not_inferred(self, ledger: Ledger, tmp_path: Path) -> None:
+        """ARNs whose account field is Arabic-Indic digits name no account."""
+        from ledger.application.importing.runner import import_snapshot
+
+        path = tmp_path / "gaad.json"
+        path.write_text(json.dumps(gaad(["alice"], account="\u0661" * 12)))
+        summary = import_snapshot(ledger, [path], at="2024-03-01T00:00:00Z")
+        assert (["cannot tell the account: pass --account"], 0) == (
+            [e["reason"] for e in summary.errors], ledger.store.max_position())

@@ -20,6 +20,7 @@ from typing import Any
 
 from ledger.application.importing.cloudtrail import PLACEHOLDER_POLICY
 from ledger.application.importing.index import derived_id
+from ledger.application.importing.snapshot_names import checked_names
 from ledger.domain import events as ev
 from ledger.domain import names
 from ledger.domain.state import AccountState, Group, Role, User
@@ -86,7 +87,7 @@ def infer_account(dump: Dump) -> str | None:
         arn = item.get("Arn")
         if isinstance(arn, str) and arn.count(":") >= 5:
             account = arn.split(":")[4]
-            if account.isdigit() and len(account) == 12:
+            if names.is_account_id(account):
                 counts[account] += 1
     return counts.most_common(1)[0][0] if counts else None
 
@@ -432,6 +433,7 @@ def diff(dump: Dump, account: str, at: datetime, state: AccountState, aws_state:
     """The facts that take the ledger's state of `account` to the dump's, all at `at`."""
     names.check_account_id(account)
     differ = _Differ(account, at, state, aws_state, source_id, dump.truncated)
+    dump = checked_names(dump, differ.warn)
     counts = Counter(str(item.get(key)) for items, key in (
         (dump.users, "UserId"), (dump.groups, "GroupId"), (dump.roles, "RoleId"), (dump.policies, "PolicyId"))
         for item in items if item.get(key))
