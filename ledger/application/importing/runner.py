@@ -276,6 +276,7 @@ def import_snapshot(
     as the account's state at `at`: the first snapshot is a baseline, later ones record only
     what changed. Dangling references are reported in `warnings`, never fatal."""
     from ledger.application.importing import snapshot as snap
+    from ledger.application.importing.snapshot_names import checked_names
 
     started = time.perf_counter()
     when = instant(at)
@@ -306,6 +307,7 @@ def import_snapshot(
         summary.duplicates = summary.records
         summary.seconds = time.perf_counter() - started
         return summary
+    dump = checked_names(dump, summary.warnings.append)
     plan = snap.diff(dump, target, when, ledger.account_state(target), ledger.account_state(snap.AWS_ACCOUNT),
                      source_id=key.split(":", 1)[1])
     summary.warnings.extend(plan.warnings)

@@ -20,7 +20,6 @@ from typing import Any
 
 from ledger.application.importing.cloudtrail import PLACEHOLDER_POLICY
 from ledger.application.importing.index import derived_id
-from ledger.application.importing.snapshot_names import checked_names
 from ledger.domain import events as ev
 from ledger.domain import names
 from ledger.domain.state import AccountState, Group, Role, User
@@ -433,7 +432,6 @@ def diff(dump: Dump, account: str, at: datetime, state: AccountState, aws_state:
     """The facts that take the ledger's state of `account` to the dump's, all at `at`."""
     names.check_account_id(account)
     differ = _Differ(account, at, state, aws_state, source_id, dump.truncated)
-    dump = checked_names(dump, differ.warn)
     counts = Counter(str(item.get(key)) for items, key in (
         (dump.users, "UserId"), (dump.groups, "GroupId"), (dump.roles, "RoleId"), (dump.policies, "PolicyId"))
         for item in items if item.get(key))
