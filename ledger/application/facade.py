@@ -93,6 +93,7 @@ class Ledger(PolicyCommands, AuditQueries):
 
     def account_state(self, account_id: str) -> AccountState:
         """The write-side state of an account, caught up with the store."""
+        self._check_account(account_id)
         return self._work.account_state(account_id)
 
     def _authorizer(self, command: str, envelope: Envelope) -> Authorize | None:

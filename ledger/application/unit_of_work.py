@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, get_args
 
 from ledger import timeaxis
 from ledger.adapters.logging import get_logger
@@ -20,7 +20,7 @@ from ledger.domain import events as ev
 from ledger.domain.handlers import AWS_ACCOUNT, Draft, Quotas
 from ledger.domain.names import check_account_id, root_arn
 from ledger.domain.state import STATELESS_EVENTS, AccountState, apply
-from ledger.errors import ConcurrencyError, DuplicateSourceError
+from ledger.errors import ConcurrencyError, DuplicateSourceError, ValidationError
 
 log = get_logger("ledger")
 
@@ -59,6 +59,12 @@ class Envelope:
         """The envelope of a command's keyword arguments; `at` is valid time (default now)."""
         occurred_at = timeaxis.instant(at)
         assert occurred_at is not None
+        if source not in get_args(ev.Source):
+            raise ValidationError(f"source must be one of {', '.join(get_args(ev.Source))}", value=str(source)[:40])
+        if actor is not None and not isinstance(actor, str):
+            raise ValidationError("actor must be a string (an ARN)")
+        if source_id is not None and not isinstance(source_id, str):
+            raise ValidationError("source_id must be a string")
         return cls(occurred_at, actor, source, source_id)
 
     @property

@@ -34,7 +34,9 @@ def load_json(path: Path, max_bytes: int | None = None) -> Any:
     """A whole JSON document (snapshots), read through the capped stream."""
     handle, stream = open_stream(path, max_bytes)
     with handle:
-        document, _ = stream.value()
+        document, odd = stream.value()
+        if odd and has_lone_surrogate(document):
+            raise stream.fail("holds text that is not Unicode (an unpaired surrogate escape such as \\ud800)")
         if stream.skip_blank() is not None:
             line, column = stream.where(stream.pos)
             raise stream.fail(f"invalid JSON: Extra data at line {line} column {column}")

@@ -18,6 +18,7 @@ from ledger.application.importing import cloudtrail as ct
 from ledger.application.importing.files import discover, load_json, load_records
 from ledger.application.importing.index import ImportIndex
 from ledger.domain import events as ev
+from ledger.domain import names
 from ledger.errors import DuplicateSourceError, ImportFormatError, ValidationError
 from ledger.gc_pause import collector_paused
 from ledger.timeaxis import instant
@@ -301,6 +302,7 @@ def import_snapshot(
                                "reason": "cannot tell the account: pass --account"})
         summary.seconds = time.perf_counter() - started
         return summary
+    names.check_account_id(target)
     summary.records = dump.entity_count()
     key = source_key(f"{target}@{when.isoformat()}#{dump.digest()}", "snapshot")
     if ledger.store.existing_source_keys([key]):
