@@ -177,3 +177,17 @@ class TestCommandsValidateNames:
         with pytest.raises(ValidationError):
             ledger.tag_user(A, "alice", {"a\x00b": "v"})
         assert before == ledger.store.max_position()
+
+
+class TestCommandEnvelope:
+    def test_a_source_outside_the_catalogue_is_a_typed_error(self, ledger: Ledger) -> None:
+        """source= must be api, cloudtrail or snapshot: anything else is refused before any write."""
+        before = ledger.store.max_position()
+        with pytest.raises(ValidationError, match="source must be one of"):
+            ledger.create_user(A, "bob", source="x")
+        assert before == ledger.store.max_position()
+
+    def test_reading_an_invalid_account_is_a_typed_error(self, ledger: Ledger) -> None:
+        """account_state checks the id: a lone surrogate is an InvalidNameError, not a UnicodeError."""
+        with pytest.raises(InvalidNameError):
+            ledger.account_state("\ud800")

@@ -205,3 +205,12 @@ class TestSnapshotNames:
         summary = import_snapshot(ledger, [path], at="2024-03-01T00:00:00Z")
         assert (["cannot tell the account: pass --account"], 0) == (
             [e["reason"] for e in summary.errors], ledger.store.max_position())
+
+    def test_a_snapshot_holding_a_lone_surrogate_is_rejected(self, ledger: Ledger, tmp_path: Path) -> None:
+        """A "\\ud800" escape in a dump is not Unicode: the file is listed, nothing is written."""
+        from ledger.application.importing.runner import import_snapshot
+
+        path = tmp_path / "gaad.json"
+        path.write_text(json.dumps(gaad(["alice"])).replace('"AIDASNAP000000000000"', '"\\ud800"'))
+        summary = import_snapshot(ledger, [path], at="2024-03-01T00:00:00Z", account=MEDIA)
+        assert ([str(path)], 0) == ([e["path"] for e in summary.errors], ledger.store.max_position())
