@@ -130,18 +130,25 @@ def fuzz_campaign(scale: float) -> list[dict[str, Any]]:
     started = time.perf_counter()
     tally = run_campaign(folder, scale, postgres)
     seconds = time.perf_counter() - started
-    for line in tally.findings[:10]:
-        print("  fuzz finding:", line)
+    kinds = Counter(_finding_kind(f) for f in tally.findings)
+    for kind, count in kinds.most_common(10):
+        print(f"  fuzz finding ×{count}: {kind}")
     by_surface = Counter(f.split(":", 1)[0] for f in tally.findings)
-    rows = [{"campaign": f"hostile input: {surface}", "tried": count, "findings": by_surface.get(surface, 0),
-             "detail": f"{by_surface.get(surface, 0)} untyped errors or writes on rejection"}
-            for surface, count in tally.cases.items()]
-    slowest, surface, label = tally.slowest
+    rows = []
+    for surface, count in tally.cases.items():
+        slowest, label = tally.slowest.get(surface, (0.0, ""))
+        rows.append({"campaign": f"hostile input: {surface}", "tried": count, "findings": by_surface.get(surface, 0),
+                     "detail": f"slowest case {slowest * 1000:,.0f} ms: {label[:70]}"})
     total = sum(tally.cases.values())
     rows.append({"campaign": "hostile input: all surfaces", "tried": total, "findings": len(tally.findings),
-                 "detail": f"{tally.wedged} wedged of {tally.stores_checked} store checks; {seconds:.0f} s; "
-                           f"slowest case {slowest * 1000:.0f} ms ({surface}: {label[:80]})"})
+                 "detail": f"{tally.wedged} wedged stores of {tally.stores_checked} checks; {seconds:.0f} s in all"})
     return rows
+
+
+def _finding_kind(finding: str) -> str:
+    """A finding without the values that vary from case to case (positions, characters)."""
+    surface, _, rest = finding.partition(": ")
+    return f"{surface}: {rest.split(':')[0][:60]}: {rest.split(':')[1][:40] if ':' in rest else ''}".rstrip(": ")
 
 
 def verify_throughput(folder: Path, events: int) -> dict[str, Any]:

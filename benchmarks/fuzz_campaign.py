@@ -33,9 +33,9 @@ ACCOUNT = "111122223333"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "mediaconvert.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-# Share of the campaign each surface gets (cases, at scale 1: 50,600 in all).
+# Share of the campaign each surface gets (examples at scale 1; about 51,000 cases in all).
 PLAN = {"simulate": 20_000, "commands": 9_000, "queries": 6_000, "cloudtrail": 6_000, "snapshot": 3_000,
-        "cli": 3_000, "enforcing": 3_000, "postgres": 600}
+        "cli": 3_000, "enforcing": 3_000, "postgres": 1_000}
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Tally:
     findings: list[str] = field(default_factory=list)
     stores_checked: int = 0
     wedged: int = 0
-    slowest: tuple[float, str, str] = (0.0, "", "")
+    slowest: dict[str, tuple[float, str]] = field(default_factory=dict)  # surface -> (seconds, case)
 
     def run(self, surface: str, label: Any, check: Callable[[], None]) -> None:
         started = time.perf_counter()
@@ -58,8 +58,8 @@ class Tally:
             self.findings.append(f"{surface}: untyped {type(error).__name__}: {str(error)[:200]}")
         seconds = time.perf_counter() - started
         self.cases[surface] += 1
-        if seconds > self.slowest[0]:
-            self.slowest = (seconds, surface, repr(label)[:160])
+        if seconds > self.slowest.get(surface, (0.0, ""))[0]:
+            self.slowest[surface] = (seconds, repr(label)[:160])
 
     def wedge_check(self, ledger: Ledger, where: str) -> None:
         """The queries every user runs, and a rebuild, must still answer on this store."""
@@ -155,9 +155,9 @@ def commands_surface(tally: Tally, ledger: Ledger, examples: int, surface: str =
     cases()
 
 
-def queries_surface(tally: Tally, ledger: Ledger, examples: int) -> None:
+def queries_surface(tally: Tally, ledger: Ledger, examples: int, surface: str = "queries") -> None:
     def check(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        tally.run("queries", (getattr(fn, "__name__", fn), args, kwargs), lambda: typed_or_ok(ledger, fn, *args, **kwargs))
+        tally.run(surface, (getattr(fn, "__name__", fn), args, kwargs), lambda: typed_or_ok(ledger, fn, *args, **kwargs))
 
     @_settings(examples // 6)
     @given(hostile_text, hostile_text, hostile_text, json_value)
@@ -223,7 +223,8 @@ def _import_one(ledger: Ledger, path: Path) -> None:
         raise Finding(f"a rejected file wrote {written} events: {summary.errors}")
 
 
-def cloudtrail_surface(tally: Tally, ledger: Ledger, folder: Path, examples: int) -> None:
+def cloudtrail_surface(tally: Tally, ledger: Ledger, folder: Path, examples: int,
+                       surface: str = "cloudtrail") -> None:
     templates = [data_event(7), *secret_bearing_records()]
 
     @_settings(examples // 2)
@@ -240,7 +241,7 @@ def cloudtrail_surface(tally: Tally, ledger: Ledger, folder: Path, examples: int
         for number, body in enumerate(({"Records": [record]}, {"Records": [twin]})):
             path = folder / f"ct-{number}.json"
             path.write_text(json.dumps(body), encoding="utf-8", errors="surrogatepass")
-            tally.run("cloudtrail", body, lambda path=path: _import_one(ledger, path))
+            tally.run(surface, body, lambda path=path: _import_one(ledger, path))
 
     records()
 
@@ -249,7 +250,7 @@ def cloudtrail_surface(tally: Tally, ledger: Ledger, folder: Path, examples: int
     def raw_files(content: bytes, prefix: bytes) -> None:
         path = folder / "raw.json"
         path.write_bytes(prefix + content)
-        tally.run("cloudtrail", prefix + content, lambda: _import_one(ledger, path))
+        tally.run(surface, prefix + content, lambda: _import_one(ledger, path))
 
     raw_files()
 
@@ -304,15 +305,24 @@ def _cli_one(url: str, command: str, text: str, file: Path) -> None:
         raise Finding(f"cli {command}: exit {result.code}: {result.err.strip()[:200]}")
 
 
-def cli_surface(tally: Tally, url: str, folder: Path, examples: int) -> None:
+def cli_surface(tally: Tally, folder: Path, examples: int, probe: int = 100_000) -> None:
+    """CLI arguments of up to 4,096 characters (a shell's practical limit is far above, but Rich
+    wraps a long unbroken word in quadratic time: the one `probe`-character argument shows it)."""
+    url = f"sqlite:///{folder}/cli-{uuid.uuid4().hex[:8]}.db"
+    _seeded(url).close()
+    file = folder / "cli-input.json"
+
     @_settings(examples)
-    @given(st.sampled_from(CLI_COMMANDS), hostile_text.filter(lambda s: "\x00" not in s), json_value)
+    @given(st.sampled_from(CLI_COMMANDS), hostile_text.filter(lambda s: "\x00" not in s and len(s) <= 4096),
+           json_value)
     def cases(command: str, text: str, content: Any) -> None:
-        file = folder / "cli-input.json"
         file.write_text(json.dumps(content) + "\n" + text, encoding="utf-8", errors="surrogatepass")
         tally.run("cli", (command, text), lambda: _cli_one(url, command, text, file))
 
     cases()
+    long_word = "a" * probe
+    tally.run("cli", ("history", f"{long_word[:20]}… ({probe:,} characters)"),
+              lambda: _cli_one(url, "history", long_word, file))
 
 
 # ---------------------------------------------------------------- the campaign
@@ -330,7 +340,8 @@ def run_campaign(folder: Path, scale: float, postgres_url: Callable[[], Any] | N
         ("queries", lambda: queries_surface(tally, ledger, n["queries"])),
         ("cloudtrail", lambda: cloudtrail_surface(tally, ledger, folder, n["cloudtrail"])),
         ("snapshot", lambda: snapshot_surface(tally, ledger, folder, n["snapshot"])),
-        ("cli", lambda: (cli_surface(tally, url, folder, n["cli"]), configure_logging("error"))),
+        ("cli", lambda: (cli_surface(tally, folder, n["cli"], 100_000 if scale >= 1 else 20_000),
+                         configure_logging("error"))),
         ("enforcing", lambda: enforcing_surface(tally, url, n["enforcing"])),
     ]
     for name, step in steps:
@@ -347,7 +358,8 @@ def run_campaign(folder: Path, scale: float, postgres_url: Callable[[], Any] | N
             pg = _seeded(pg_url)
             try:
                 commands_surface(tally, pg, n["postgres"], surface="commands (PostgreSQL)")
-                cloudtrail_surface(tally, pg, folder, n["postgres"] // 2)
+                queries_surface(tally, pg, n["postgres"], surface="queries (PostgreSQL)")
+                cloudtrail_surface(tally, pg, folder, n["postgres"] // 2, surface="cloudtrail (PostgreSQL)")
                 tally.wedge_check(pg, "PostgreSQL commands and imports")
             finally:
                 pg.close()

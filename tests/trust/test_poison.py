@@ -214,3 +214,19 @@ class TestSnapshotNames:
         path.write_text(json.dumps(gaad(["alice"])).replace('"AIDASNAP000000000000"', '"\\ud800"'))
         summary = import_snapshot(ledger, [path], at="2024-03-01T00:00:00Z", account=MEDIA)
         assert ([str(path)], 0) == ([e["path"] for e in summary.errors], ledger.store.max_position())
+
+
+class TestQueriesRefuseNul:
+    @pytest.mark.parametrize("query", ["can", "owner_of", "what_can", "who_can", "timeline"])
+    def test_a_nul_argument_is_a_typed_error_on_every_store(self, ledger: Ledger, query: str) -> None:
+        """PostgreSQL cannot bind text holding NUL: the query refuses it as a ValidationError."""
+        from ledger.errors import ValidationError
+
+        ledger.create_account(MEDIA, "media")
+        calls = {"can": lambda: ledger.can(f"arn:aws:iam::{MEDIA}:user/a\x00b", "s3:GetObject", "*"),
+                 "owner_of": lambda: ledger.owner_of("arn:aws:s3:::b/k\x00"),
+                 "what_can": lambda: ledger.what_can(f"arn:aws:iam::{MEDIA}:user/a\x00b"),
+                 "who_can": lambda: ledger.who_can("s3:GetObject", "arn:aws:s3:::b\x00/k"),
+                 "timeline": lambda: ledger.timeline(f"arn:aws:iam::{MEDIA}:user/a\x00", "s3:GetObject", "*")}
+        with pytest.raises(ValidationError, match="NUL"):
+            calls[query]()
