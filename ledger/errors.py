@@ -92,6 +92,13 @@ class ImportFormatError(ValidationError):
     code = "MalformedImport"
 
 
+class ImportTooLargeError(ImportFormatError):
+    """An import file decompresses to more than the configured limit (see
+    `ledger.application.importing.jsonstream.DEFAULT_MAX_FILE_BYTES`)."""
+
+    code = "ImportTooLarge"
+
+
 class IntegrityError(LedgerError):
     """Tamper evidence failed: the stored log does not match a checkpoint or a proof."""
 

@@ -6,6 +6,7 @@ It knows neither SQL nor the CLI; each batch's rows and its position commit in o
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -52,6 +53,24 @@ def _stored_reader(log: Any) -> Callable[[int, int, int | None], list[Stored]] |
     return read
 
 
+def storable(changes: list[Change], unstorable: Counter[str], projection: str = PROJECTION) -> list[Change]:
+    """The changes a fact store can hold. A change whose key, subject or ref holds NUL (which
+    PostgreSQL text cannot store, e.g. from an S3 object key) is left out on every store alike,
+    counted in `unstorable` by fact kind and logged: reported, never fatal, so no stored event can
+    wedge the projection. Payloads are stored as escaped JSON and never need this."""
+    if not any("\x00" in c.key or "\x00" in c.subject or "\x00" in c.ref for c in changes):
+        return changes
+    kept = []
+    for change in changes:
+        if "\x00" in change.key or "\x00" in change.subject or "\x00" in change.ref:
+            unstorable[change.kind] += 1
+            log.warning("fact_not_stored", projection=projection, position=change.position, kind=change.kind,
+                        cause=change.cause, key=repr(change.key)[:200], reason="NUL in a text column")
+        else:
+            kept.append(change)
+    return kept
+
+
 class Projector:
     """Catch a fact store up with the log, batch by batch.
 
@@ -75,6 +94,8 @@ class Projector:
         self.fold = fold
         self.clock = clock
         self._gaps: dict[int, float] = {}
+        # Facts left out by `storable`, by kind: since the last rebuild, or since this projector began.
+        self.unstorable: Counter[str] = Counter()
         self._stored = _stored_reader(log) if fold is changes_of else None
 
     def position(self) -> int:
@@ -89,7 +110,7 @@ class Projector:
             if not kept:
                 return None
             changes = [c for p, topic, state in stored[:kept] for c in changes_of_stored(p, topic, state)]
-            return stored[kept - 1][0], kept, changes
+            return stored[kept - 1][0], kept, storable(changes, self.unstorable, self.name)
         page = self.log.read_log(position, limit, upto)
         kept = self._until_young_gap(position, [e.position or 0 for e in page])
         if not kept:
@@ -97,7 +118,7 @@ class Projector:
         changes = [c for event in page[:kept] for c in self.fold(event)]
         last = page[kept - 1].position
         assert last is not None
-        return last, kept, changes
+        return last, kept, storable(changes, self.unstorable, self.name)
 
     def catch_up(self, progress: ProjectionProgress | None = None, upto: int | None = None) -> int:
         """Project every recorded event not yet projected; returns how many were folded."""
@@ -141,6 +162,7 @@ class Projector:
         A store with `rebuild_from` (SQL) replaces its rows in one transaction with the
         position (readers see the old projection until the commit; a crash leaves it intact);
         otherwise the rows are dropped and caught up batch by batch."""
+        self.unstorable.clear()  # from here on it counts what the rebuilt projection left out
         bulk = getattr(self.facts, "rebuild_from", None)
         if bulk is None or self._stored is None:
             self.facts.reset(self.name)

@@ -27,6 +27,16 @@ if TYPE_CHECKING:
 Time = datetime | str | None
 
 
+def _no_nul(*texts: object) -> None:
+    """A NUL names nothing a query can look up (the projection stores no fact whose key holds
+    one, and PostgreSQL text cannot hold it): a typed error rather than the driver's."""
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        from ledger.errors import ValidationError
+
+        raise ValidationError("a query argument holds NUL, which no recorded principal, action or resource name "
+                              "can be looked up by")
+
+
 class AuditQueries:
     """Point-in-time audit queries; `at` is valid time (datetime, ISO-8601 or "@POSITION" = the
     occurred_at of that event), `known_at="@P"` restricts to what was recorded by position P."""
@@ -51,12 +61,14 @@ class AuditQueries:
         MatchedStatements whose Origin names the events that put each policy in place. Several
         resources (AWS's ResourceArns) give one result per resource and their aggregate;
         `resource_owner` (AWS's ResourceOwner) owns the buckets the ledger never recorded."""
+        _no_nul(principal, action, *([resource] if isinstance(resource, str) else resource))
         return self.read_side().can(principal, action, resource, context, at, known_at,
                                     resource_owner=resource_owner)
 
     def authorize(self, actor_arn: str, action: str, resource: str,
                   context: dict[str, Any] | None = None) -> AuditDecision:
         """Enforcing mode: decide for the actor against the state as of now (after catching up)."""
+        _no_nul(actor_arn, action, resource)
         return self.read_side().authorize(actor_arn, action, resource, context)
 
     def who_can(self, action: str, resource: str, at: Time = None, paths: bool = False,
@@ -64,24 +76,32 @@ class AuditQueries:
                 known_at: str | int | None = None, *, resource_owner: str | None = None) -> WhoCanResult:
         """Every user, role and account root allowed (conditional ones with missing keys);
         with `paths`, also those reaching it through role chains or PassRole to MediaConvert."""
+        _no_nul(action, resource)
         return self.read_side().who_can(action, resource, at, paths, max_depth, context, known_at,
                                         resource_owner=resource_owner)
 
     def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> WhatCanResult:
+        _no_nul(principal)
         return self.read_side().what_can(principal, at, known_at)
 
     def timeline(self, principal: str, action: str, resource: str, start: Time = None, end: Time = None,
                  context: dict[str, Any] | None = None, known_at: str | int | None = None) -> TimelineResult:
+        _no_nul(principal, action, resource)
         return self.read_side().timeline(principal, action, resource, start, end, context, known_at)
 
     def diff(self, t1: datetime | str, t2: datetime | str, principals: Any = None, pairs: Any = None,
              known_at: str | int | None = None) -> DiffResult:
+        principals = list(principals) if principals is not None else None
+        pairs = [tuple(pair) for pair in pairs] if pairs is not None else None
+        _no_nul(*(principals or ()), *(text for pair in pairs or () for text in pair))
         return self.read_side().diff(t1, t2, principals, pairs, known_at)
 
     def owner_of(self, resource: str, at: Time = None, known_at: str | int | None = None) -> OwnerResult:
+        _no_nul(resource)
         return self.read_side().owner_of(resource, at, known_at)
 
     def lineage(self, object_arn: str, at: Time = None, known_at: str | int | None = None) -> LineageResult:
+        _no_nul(object_arn)
         return self.read_side().lineage(object_arn, at, known_at)
 
     def project(self, progress: ProjectionProgress | None = None) -> int:

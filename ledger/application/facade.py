@@ -14,7 +14,15 @@ from typing import Any
 from ledger.adapters.logging import get_logger
 from ledger.adapters.store import EventStore
 from ledger.application.audit import AuditQueries
-from ledger.application.enforcement import access_denied, denial, required_permissions
+from ledger.application.enforcement import (
+    ORGANIZATIONS,
+    access_denied,
+    backfill,
+    denial,
+    partition_refusal,
+    required_permissions,
+    target_in,
+)
 from ledger.application.policy_commands import Meta, PolicyCommands
 from ledger.application.unit_of_work import Authorize, Envelope, Events, UnitOfWork, default_actor
 from ledger.domain import events as ev
@@ -42,21 +50,32 @@ class Ledger(PolicyCommands, AuditQueries):
     """An event-sourced permission ledger on one store (SQLite file or PostgreSQL database).
 
     With `enforcing=True` the ledger is the system of record: every command is authorised for
-    its actor against the state at that moment, and a denied one records only `CommandDenied`.
+    its actor against the state it changes (now), with the request context IAM would send (see
+    `ledger.application.enforcement`), and a denied one records only `CommandDenied`. A command
+    dated more than five minutes from now also needs `ledger:Backfill`; SCP commands need
+    `organizations:AttachPolicy`/`DetachPolicy` in `management_account`, the organisation's
+    management account (refused when none is configured). Imports append through `record`.
     """
 
     store: EventStore
 
-    def __init__(self, store: EventStore, *, quotas: cmd.Quotas | None = None, enforcing: bool = False) -> None:
+    def __init__(
+        self, store: EventStore, *, quotas: cmd.Quotas | None = None, enforcing: bool = False,
+        management_account: str | None = None,
+    ) -> None:
         self.store = store
         self.quotas = quotas or cmd.Quotas()
         self.enforcing = enforcing
+        self.management_account = names.check_account_id(management_account) if management_account else None
         self._work = UnitOfWork(store)
 
     @classmethod
-    def open(cls, url: str | None = None, *, quotas: cmd.Quotas | None = None, enforcing: bool = False) -> Ledger:
+    def open(
+        cls, url: str | None = None, *, quotas: cmd.Quotas | None = None, enforcing: bool = False,
+        management_account: str | None = None,
+    ) -> Ledger:
         """Open (creating if needed) the ledger at `url`; default `LEDGER_DB` or `sqlite:///ledger.db`."""
-        return cls(EventStore(url), quotas=quotas, enforcing=enforcing)
+        return cls(EventStore(url), quotas=quotas, enforcing=enforcing, management_account=management_account)
 
     def close(self) -> None:
         read_side = self.__dict__.get("_read_side_instance")
@@ -74,26 +93,40 @@ class Ledger(PolicyCommands, AuditQueries):
 
     def account_state(self, account_id: str) -> AccountState:
         """The write-side state of an account, caught up with the store."""
+        self._check_account(account_id)
         return self._work.account_state(account_id)
 
     def _authorizer(self, command: str, envelope: Envelope) -> Authorize | None:
-        """In enforcing mode, API commands are authorised before they are appended."""
-        if not self.enforcing or envelope.source != "api":
+        """In enforcing mode every command is authorised before it is appended, whatever its
+        `source` says: imports come in through `record`, never by a parameter."""
+        if not self.enforcing:
             return None
         return lambda events: self._enforce(command, events)
 
     def _enforce(self, command: str, events: Sequence[ev.LedgerEvent]) -> None:
-        """Authorise the actor for each permission the command needs, as of its time; a refusal
-        records only the `CommandDenied` fact and raises."""
+        """Authorise the actor for each permission the command needs, against the state it will
+        change (now), and for `ledger:Backfill` first when its `at` is not now; a refusal records
+        only the `CommandDenied` fact and raises."""
         target = events[0]
         actor = target.actor or default_actor(target.account_id)
-        for needed in required_permissions(command, events):
-            action, resource = needed.action, needed.resource
-            decision = self.can(actor, action, resource, context=dict(needed.context), at=target.occurred_at)
-            if not decision.allowed:
-                self.record([denial(target, actor, needed, decision.eval_decision, datetime.now(UTC))])
-                log.warning("command_denied", command=command, actor=actor, action=action, resource=resource)
-                raise access_denied(actor, needed, decision.eval_decision)
+        now = datetime.now(UTC)
+        needed = required_permissions(
+            command, events, now=now, target=lambda resource: target_in(self.account_state, resource),
+            management_account=self.management_account,
+        )
+        late = backfill(target, now) if needed else None
+        for permission in [late, *needed] if late else needed:
+            reason = partition_refusal(actor)
+            if reason is None and command in ORGANIZATIONS and self.management_account is None:
+                reason = "no Organizations management account is configured (Ledger.open(management_account=...))"
+            if reason is None:
+                decision = self.can(actor, permission.action, permission.resource, context=dict(permission.context))
+                reason = None if decision.allowed else decision.eval_decision
+            if reason is not None:
+                self.record([denial(target, actor, permission, reason, now)])
+                log.warning("command_denied", command=command, actor=actor, action=permission.action,
+                            resource=permission.resource)
+                raise access_denied(actor, permission, reason)
 
     # ---------------------------------------------------------------- accounts
 
@@ -234,7 +267,7 @@ class Ledger(PolicyCommands, AuditQueries):
     def _resolve_caller(self, caller_arn: str) -> cmd.Caller:
         if cmd.is_service_principal(caller_arn):
             return cmd.SERVICE_CALLER
-        return cmd.resolve_caller(self.account_state(names.parse_arn(caller_arn).account), caller_arn)
+        return cmd.resolve_caller(self.account_state(names.parse_ledger_arn(caller_arn).account), caller_arn)
 
     def _new_session(self, meta: Meta) -> cmd.NewSession:
         return cmd.NewSession(self._pin_time(meta), names.new_session_suffix(), names.new_access_key_id(temporary=True))

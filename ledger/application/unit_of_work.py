@@ -1,6 +1,6 @@
 """The write side's unit of work: per-account state caught up with the store, the envelope every
-event is stamped with, atomic appends retried on concurrent writers, the global bucket index, and
-`CommandPath`, the one path every `Ledger` command takes through them.
+event is stamped with, atomic appends retried on concurrent writers, the global bucket index and
+its name claims, and `CommandPath`, the one path every `Ledger` command takes through them.
 
 It decides nothing: handlers decide what to record and the facade authorises; a command that
 raises (or is refused) leaves the log exactly as it was.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, get_args
 
 from ledger import timeaxis
 from ledger.adapters.logging import get_logger
@@ -20,7 +20,7 @@ from ledger.domain import events as ev
 from ledger.domain.handlers import AWS_ACCOUNT, Draft, Quotas
 from ledger.domain.names import check_account_id, root_arn
 from ledger.domain.state import STATELESS_EVENTS, AccountState, apply
-from ledger.errors import ConcurrencyError, DuplicateSourceError
+from ledger.errors import ConcurrencyError, DuplicateSourceError, ValidationError
 
 log = get_logger("ledger")
 
@@ -59,6 +59,12 @@ class Envelope:
         """The envelope of a command's keyword arguments; `at` is valid time (default now)."""
         occurred_at = timeaxis.instant(at)
         assert occurred_at is not None
+        if source not in get_args(ev.Source):
+            raise ValidationError(f"source must be one of {', '.join(get_args(ev.Source))}", value=str(source)[:40])
+        if actor is not None and not isinstance(actor, str):
+            raise ValidationError("actor must be a string (an ARN)")
+        if source_id is not None and not isinstance(source_id, str):
+            raise ValidationError("source_id must be a string")
         return cls(occurred_at, actor, source, source_id)
 
     @property
@@ -73,6 +79,7 @@ class UnitOfWork:
         self.store = store
         self._states: dict[str, AccountState] = {}
         self._bucket_index: dict[str, str] = {}
+        self._bucket_generation: dict[str, int] = {}  # name -> BucketCreated events recorded for it
         self._buckets_seen = 0
 
     def account_state(self, account_id: str) -> AccountState:
@@ -92,10 +99,22 @@ class UnitOfWork:
         for event in self.store.iter_log(after=self._buckets_seen, upto=upto, topics=_BUCKET_TOPICS):
             if isinstance(event, ev.BucketCreated):
                 self._bucket_index[event.bucket_name] = event.account_id
+                self._bucket_generation[event.bucket_name] = self._bucket_generation.get(event.bucket_name, 0) + 1
             elif isinstance(event, ev.BucketDeleted):
                 self._bucket_index.pop(event.bucket_name, None)
         self._buckets_seen = max(self._buckets_seen, upto)
         return self._bucket_index
+
+    def name_claims(self, events: Sequence[ev.LedgerEvent]) -> list[str]:
+        """The unique keys a command's events claim, stored with them in one transaction like
+        source keys: a bucket name's Nth creation claims `bucket-name:NAME#N`, so of several
+        writers creating one name from the same view of the log, exactly one commits."""
+        claims = []
+        for event in events:
+            if isinstance(event, ev.BucketCreated):
+                generation = self._bucket_generation.get(event.bucket_name, 0)
+                claims.append(f"bucket-name:{event.bucket_name}#{generation}")
+        return claims
 
     def execute(
         self,
@@ -119,11 +138,16 @@ class UnitOfWork:
             if authorize is not None:
                 authorize(events)
             try:
-                recorded = self.store.append(events, source_keys)
+                recorded = self.store.append(events, [*source_keys, *self.name_claims(events)])
             except ConcurrencyError:
                 log.info("concurrent_write_retry", command=command, attempt=attempt + 1)
                 continue
             except DuplicateSourceError:
+                if not source_keys or not self.store.existing_source_keys(source_keys):
+                    # A name another writer claimed first: decide again from its view (the
+                    # handler then refuses the name with its typed error).
+                    log.info("name_claimed_first_retry", command=command, attempt=attempt + 1)
+                    continue
                 return []
             for event in recorded:
                 self._states[event.account_id].fold(event)

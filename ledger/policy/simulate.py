@@ -264,7 +264,12 @@ def simulate_scenario(scenario: Any, advisor: ScenarioAdvisor | None = None) -> 
 
 def _dumps(obj: dict[str, Any]) -> str:
     try:
-        return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+        text = json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
+        text.encode("utf-8")  # a lone surrogate (e.g. "id": "\ud800") is not writable text
+        return text
+    except UnicodeEncodeError:
+        return json.dumps(_error_line(None, "InvalidScenario: the scenario holds text that is not Unicode "
+                                            "(an unpaired surrogate escape)"))
     except (TypeError, ValueError):
         return json.dumps(_error_line(None, "InvalidScenario: output is not JSON-serialisable"))
 

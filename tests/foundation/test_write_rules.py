@@ -57,10 +57,14 @@ def job_drafts(state: AccountState) -> list[cmd.Draft]:
 
 class TestRequiredPermissions:
     def test_create_job_needs_create_job_on_the_queue_then_pass_role_to_mediaconvert(self) -> None:
-        """CreateJob is asked on the queue, then iam:PassRole on the role with iam:PassedToService."""
+        """CreateJob is asked on the queue (with aws:RequestedRegion), then iam:PassRole on the role
+        with iam:PassedToService and iam:AssociatedResourceArn, the job."""
         expected = [
-            Permission("mediaconvert:CreateJob", f"arn:aws:mediaconvert:us-east-1:{A}:queues/Default", {}),
-            Permission("iam:PassRole", ROLE_ARN, {"iam:PassedToService": "mediaconvert.amazonaws.com"}),
+            Permission("mediaconvert:CreateJob", f"arn:aws:mediaconvert:us-east-1:{A}:queues/Default",
+                       {"aws:RequestedRegion": "us-east-1"}),
+            Permission("iam:PassRole", ROLE_ARN, {
+                "iam:PassedToService": "mediaconvert.amazonaws.com",
+                "iam:AssociatedResourceArn": f"arn:aws:mediaconvert:us-east-1:{A}:jobs/1709301600000-abcdef"}),
         ]
         assert expected == first("create_job", job_drafts(account_with_user_and_role()))
 
@@ -99,13 +103,13 @@ class TestHandlersArePure:
     def test_a_session_is_built_from_the_ids_and_time_it_is_given(self) -> None:
         """The same request, state and generated values give the same drafts, ids included."""
         state = account_with_user_and_role()
-        request = cmd.role_session_request(f"arn:aws:iam::{A}:user/alice", ROLE_ARN, "s", 900, None, None,
+        request = cmd.role_session_request(f"arn:aws:iam::{A}:user/alice", ROLE_ARN, "s1", 900, None, None,
                                            "AssumeRole", None)
         caller = cmd.resolve_caller(state, request.caller_arn)
         new = cmd.NewSession(T, "0123456789ab", "ASIAKEY")
         drafts = [cmd.assume_role(state, request, caller, new, cmd.Quotas()) for _ in range(2)]
         fields = drafts[0][0][1]
-        assert (drafts[0], "AROAROLE:s:0123456789ab", "ASIAKEY") == (drafts[1], fields["session_id"],
+        assert (drafts[0], "AROAROLE:s1:0123456789ab", "ASIAKEY") == (drafts[1], fields["session_id"],
                                                                     fields["access_key_id"])
 
 
@@ -126,9 +130,9 @@ class TestCallerResolution:
     def test_a_chained_caller_carries_its_parent_session(self) -> None:
         """Calling from a role session makes the new session a chained one."""
         state = account_with_user_and_role()
-        request = cmd.role_session_request(f"arn:aws:iam::{A}:user/alice", ROLE_ARN, "s", 900, None, None,
+        request = cmd.role_session_request(f"arn:aws:iam::{A}:user/alice", ROLE_ARN, "s1", 900, None, None,
                                            "AssumeRole", None)
         alice = cmd.resolve_caller(state, request.caller_arn)
         record(state, cmd.assume_role(state, request, alice, cmd.NewSession(T, "aa", "ASIA1"), cmd.Quotas()))
-        assert cmd.Caller(A, "AROAROLE", "AROAROLE:s:aa") == cmd.resolve_caller(
-            state, f"arn:aws:sts::{A}:assumed-role/R/s")
+        assert cmd.Caller(A, "AROAROLE", "AROAROLE:s1:aa") == cmd.resolve_caller(
+            state, f"arn:aws:sts::{A}:assumed-role/R/s1")

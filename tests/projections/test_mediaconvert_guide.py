@@ -149,11 +149,11 @@ class TestSessionsAndChains:
         ledger.create_role(A, "Target", doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:role/Hop"},
                                              "Action": "sts:AssumeRole"}), at=t(2))
         ledger.put_role_policy(A, "Target", "s3", doc(allow("sqs:SendMessage")), at=t(2))
-        ledger.assume_role(f"arn:aws:iam::{A}:user/alice", f"arn:aws:iam::{A}:role/Hop", "s", 900, at=t(3))
-        session = f"arn:aws:sts::{A}:assumed-role/Hop/s"
+        ledger.assume_role(f"arn:aws:iam::{A}:user/alice", f"arn:aws:iam::{A}:role/Hop", "s1", 900, at=t(3))
+        session = f"arn:aws:sts::{A}:assumed-role/Hop/s1"
         assert ledger.can(session, "sts:AssumeRole", f"arn:aws:iam::{A}:role/Target", at=t(4)).allowed
         assert not ledger.can(session, "sts:AssumeRole", f"arn:aws:iam::{A}:role/Target", at=t(19)).allowed
-        ledger.assume_role(f"arn:aws:iam::{A}:user/alice", f"arn:aws:iam::{A}:role/Hop", "s", 900, at=t(20))
+        ledger.assume_role(f"arn:aws:iam::{A}:user/alice", f"arn:aws:iam::{A}:role/Hop", "s1", 900, at=t(20))
         ledger.revoke_role_sessions(A, "Hop", at=t(22))
         assert not ledger.can(session, "sts:AssumeRole", f"arn:aws:iam::{A}:role/Target", at=t(23)).allowed
         found = {p["principal"]: p for p in ledger.who_can("sqs:SendMessage", f"arn:aws:sqs:us-east-1:{A}:q", at=t(4), paths=True)["principals"]}

@@ -50,14 +50,16 @@ class Outcome:
         return [r for r in self.results if r.get("untyped")]
 
 
-def run_workers(url: str, ops_per_worker: list[list[tuple[str, list[Any]]]], *, delay: float = 2.5) -> list[dict[str, Any]]:
-    """Start one process per op list; all start their commands at the same wall-clock instant."""
+def run_workers(url: str, ops_per_worker: list[list[tuple[str, list[Any]]]], *, delay: float = 2.5,
+                warm: tuple[str, ...] = (ACCOUNT,)) -> list[dict[str, Any]]:
+    """Start one process per op list; all start their commands at the same wall-clock instant,
+    each having read the `warm` accounts' state first."""
     start_at = time.time() + delay
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.trust._worker",
-             json.dumps({"url": url, "start_at": start_at, "warm": [ACCOUNT], "ops": ops})],
+             json.dumps({"url": url, "start_at": start_at, "warm": list(warm), "ops": ops})],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for ops in ops_per_worker
@@ -192,9 +194,33 @@ def race_many_creators(url: str, processes: int = 5, users_each: int = 4) -> Out
     return _check(outcome, url, before)
 
 
+BUCKET_RACERS = ("111111111111", "222222222222", "333333333333", "444444444444")
+
+
+def race_same_bucket_name(url: str) -> Outcome:
+    """Four accounts create the same bucket name at once: bucket names are global, so exactly
+    one wins, the others get EntityAlreadyExistsError, and the one owner is the winner's."""
+    with Ledger.open(url) as ledger:
+        for account in BUCKET_RACERS:
+            ledger.create_account(account, f"racer-{account[0]}")
+    before = _count(url)
+    results = run_workers(url, [[("create_bucket", [account, "contested-bucket"])] for account in BUCKET_RACERS],
+                          warm=BUCKET_RACERS)
+    outcome = Outcome("four accounts create the same bucket name (global names)", results)
+    with Ledger.open(url) as ledger:
+        holders = [a for a in BUCKET_RACERS if "contested-bucket" in ledger.account_state(a).buckets]
+        created = [e.account_id for e in ledger.events() if e.event_type == "BucketCreated"]
+    if len(holders) != 1 or created != holders:
+        outcome.violations.append(f"{len(created)} BucketCreated events, held by {holders}")
+    if outcome.successes != 1 or set(outcome.errors) - {"EntityAlreadyExistsError"}:
+        outcome.violations.append(f"expected one winner and EntityAlreadyExistsError: {results}")
+    return _check(outcome, url, before)
+
+
 SCENARIOS = {
     "attach_tenth_policy": race_attach_tenth_policy,
     "third_access_key": race_third_access_key,
     "delete_while_attaching": race_delete_while_attaching,
     "many_creators": race_many_creators,
+    "same_bucket_name": race_same_bucket_name,
 }

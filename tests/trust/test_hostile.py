@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from ledger.application.facade import Ledger
 from ledger.application.importing.runner import ImportSummary, import_cloudtrail
-from ledger.errors import ValidationError
 from tests.trust._cloudtrail import data_event
 from tests.trust._hostile import hostile_policy, hostile_text, json_value, typed_or_ok
 from tests.trust._support import ACCOUNT, raw, run_cli
@@ -109,7 +108,7 @@ HOSTILE_FILES = {
     "a good record, then a number": (b'{"Records": [' + _GOOD + b", 1]}", "record 2 is not a JSON object"),
     "Records is an object": (b'{"Records": {"not": "a list"}}', '"Records" is not a list'),
     "records that are not objects": (b'{"Records": [1, "x", null]}', "record 1 is not a JSON object"),
-    "a thousand empty objects in a row": (b"{}" * 1000, "invalid JSON: Extra data at line 1 column 3"),
+    "a thousand empty objects in a row": (b"{}" * 1000, "wrong shape: "),
     "arrays nested 50,000 deep": (b"[" * 50_000 + b"]" * 50_000, "JSON nested too deeply to be an AWS export"),
 }
 
@@ -124,23 +123,14 @@ class TestHostileImports:
            value=json_value)
     def test_mutated_records(self, ledger: Ledger, tmp_path_factory: pytest.TempPathFactory,
                              field: str, value: object) -> None:
-        """A record with any field replaced by hostile JSON is imported (counted once), or its file
-        is reported in the summary's errors, or (a lone surrogate) the import stops with a typed
-        error; a rejection writes nothing."""
+        """A record with any field replaced by hostile JSON is imported or skipped (counted once),
+        or its file is reported in the summary's errors having written nothing (a lone surrogate
+        escape among them: "record 1 holds text that is not Unicode"); never an exception."""
         record = data_event(7)
         record[field] = value
         path = tmp_path_factory.mktemp("ct") / "trail.json"
         path.write_text(json.dumps({"Records": [record]}), encoding="utf-8", errors="surrogatepass")
-        before = ledger.store.max_position()
-        try:
-            summary, written = _import_one(ledger, path)
-        except ValidationError as error:
-            # A string that is not encodable as UTF-8 (a lone surrogate, escaped in the JSON) passes
-            # the file check and fails at the store: today the whole import stops with this typed
-            # error, having written nothing, rather than listing the file in the summary's errors.
-            assert "cannot be stored as UTF-8 JSON" in error.message
-            assert before == ledger.store.max_position()
-            return
+        summary, written = _import_one(ledger, path)
         if summary.errors:
             _assert_rejected_whole(summary, written, path)
         else:

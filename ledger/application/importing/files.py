@@ -1,22 +1,20 @@
 """Finding and loading import files: CloudTrail `{"Records": [...]}`, bare arrays and JSON Lines,
-plain or gzipped. Reads whole files and validates them; it never writes anything anywhere.
+plain or gzipped, read as record streams and validated; it never writes anything anywhere.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
-import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ledger.application.importing.jsonstream import CHUNK, JsonStream, has_lone_surrogate, open_stream
 from ledger.errors import ImportFormatError
 from ledger.timeaxis import parse_iso_or_none
 
 SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz")
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
@@ -32,55 +30,89 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def read_text(path: Path) -> str:
-    """The decoded text of a file, gunzipped when it is gzip (by magic bytes, not by name)."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ImportFormatError(f"cannot read: {error.strerror or error}", path=str(path)) from None
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ImportFormatError(f"corrupt or truncated gzip: {error}", path=str(path)) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportFormatError(f"not UTF-8 text: {error.reason} at byte {error.start}", path=str(path)) from None
+def load_json(path: Path, max_bytes: int | None = None) -> Any:
+    """A whole JSON document (snapshots), read through the capped stream."""
+    handle, stream = open_stream(path, max_bytes)
+    with handle:
+        document, odd = stream.value()
+        if odd and has_lone_surrogate(document):
+            raise stream.fail("holds text that is not Unicode (an unpaired surrogate escape such as \\ud800)")
+        if stream.skip_blank() is not None:
+            line, column = stream.where(stream.pos)
+            raise stream.fail(f"invalid JSON: Extra data at line {line} column {column}")
+    return document
 
 
-def _loads(text: str, path: Path) -> Any:
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise ImportFormatError("JSON nested too deeply to be an AWS export", path=str(path)) from None
-
-
-def load_json(path: Path) -> Any:
-    """A whole JSON document (snapshots)."""
-    text = read_text(path)
-    try:
-        return _loads(text, path)
-    except json.JSONDecodeError as error:
-        raise ImportFormatError(
-            f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}", path=str(path)
-        ) from None
-
-
-def load_records(path: Path) -> list[dict[str, Any]]:
+def load_records(path: Path, max_bytes: int | None = None) -> list[dict[str, Any]]:
     """Every CloudTrail record of one file, validated; raises `ImportFormatError` naming the
-    reason if any part of the file is malformed (so nothing of a bad file is ever written)."""
-    text = read_text(path)
-    stripped = text.strip()
-    if not stripped:
-        return []
-    try:
-        records = _records_of(_loads(stripped, path), path)
-    except json.JSONDecodeError as whole_error:
-        records = _json_lines(stripped, path, whole_error)
-    for number, record in enumerate(records, 1):
-        _check_record(record, number, path)
+    reason if any part of the file is malformed (so nothing of a bad file is ever written).
+    The file is read as a stream of records: its text is never held whole, and its
+    decompressed size is capped (`ImportTooLargeError`)."""
+    handle, stream = open_stream(path, max_bytes)
+    records: list[dict[str, Any]] = []
+    with handle:
+        for number, (record, odd) in enumerate(_stream_records(stream), 1):
+            _check_record(record, number, path, odd)
+            records.append(record)
     return records
+
+
+def _stream_records(stream: JsonStream) -> Iterator[tuple[Any, bool]]:
+    """(record, whether its text held a surrogate escape) for `{"Records": [...]}`, a bare
+    array of records, one record object, or JSON Lines of any of these."""
+    first = stream.skip_blank()
+    if first is None:
+        return
+    if first == "[":
+        yield from stream.elements()
+    elif first == "{":
+        yield from _object_records(stream)
+    else:
+        value, _ = stream.value()
+        _records_of(value, stream.path)
+    while True:  # JSON Lines: each further value on a line of its own
+        line = stream.where(stream.pos)[0]
+        if stream.skip_blank() is None:
+            return
+        if stream.where(stream.pos)[0] == line:
+            line, column = stream.where(stream.pos)
+            raise stream.fail(f"invalid JSON: Extra data at line {line} column {column}")
+        value, odd = stream.value()
+        stream.compact(CHUNK)
+        yield from ((record, odd) for record in _records_of(value, stream.path))
+
+
+def _object_records(stream: JsonStream) -> Iterator[tuple[Any, bool]]:
+    """The records of an object value: its "Records" array streamed element by element, or the
+    object itself when it is one record."""
+    stream.expect("{", "'{'")
+    members: dict[str, Any] = {}
+    odd = streamed = False
+    if stream.skip_blank() == "}":
+        stream.pos += 1
+    else:
+        while True:
+            if stream.skip_blank() != '"':
+                line, column = stream.where(stream.pos)
+                raise stream.fail(f"invalid JSON: Expecting property name enclosed in double quotes "
+                                  f"at line {line} column {column}")
+            key, key_odd = stream.value()
+            stream.expect(":", "':' delimiter")
+            if key == "Records" and stream.skip_blank() == "[":
+                streamed = True
+                yield from stream.elements()
+            else:
+                members[key], value_odd = stream.value()
+                odd = odd or key_odd or value_odd
+            following = stream.skip_blank()
+            stream.pos += 1
+            if following == "}":
+                break
+            if following != ",":
+                line, column = stream.where(stream.pos - 1)
+                raise stream.fail(f"invalid JSON: Expecting ',' delimiter at line {line} column {column}")
+    if not streamed:
+        yield from ((record, odd) for record in _records_of(members, stream.path))
 
 
 def _records_of(document: Any, path: Path) -> list[dict[str, Any]]:
@@ -98,30 +130,13 @@ def _records_of(document: Any, path: Path) -> list[dict[str, Any]]:
     return document
 
 
-def _json_lines(text: str, path: Path, whole_error: json.JSONDecodeError) -> list[dict[str, Any]]:
-    lines = text.splitlines()
-    if len(lines) < 2:
-        raise ImportFormatError(
-            f"invalid JSON: {whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}",
-            path=str(path),
-        )
-    records: list[dict[str, Any]] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            value = _loads(line, path)
-        except json.JSONDecodeError as error:
-            raise ImportFormatError(
-                f"invalid JSON on line {number}: {error.msg} at column {error.colno}", path=str(path)
-            ) from None
-        records.extend(_records_of(value, path))
-    return records
-
-
-def _check_record(record: Any, number: int, path: Path) -> None:
+def _check_record(record: Any, number: int, path: Path, surrogate_escapes: bool = False) -> None:
     if not isinstance(record, dict):
         raise ImportFormatError(f"record {number} is not a JSON object", path=str(path))
+    if surrogate_escapes and has_lone_surrogate(record):
+        # Not Unicode text: it could never be stored, so the file is rejected before anything is.
+        raise ImportFormatError(f"record {number} holds text that is not Unicode (an unpaired surrogate "
+                                f"escape such as \\ud800)", path=str(path))
     for key in ("eventTime", "eventName", "eventSource"):
         if not isinstance(record.get(key), str) or not record[key]:
             raise ImportFormatError(f"record {number} has no {key}", path=str(path))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.adapters.logging import get_logger
 from ledger.application.facade import Ledger
@@ -18,7 +18,8 @@ from ledger.application.importing import cloudtrail as ct
 from ledger.application.importing.files import discover, load_json, load_records
 from ledger.application.importing.index import ImportIndex
 from ledger.domain import events as ev
-from ledger.errors import DuplicateSourceError, ImportFormatError
+from ledger.domain import names
+from ledger.errors import DuplicateSourceError, ImportFormatError, ValidationError
 from ledger.gc_pause import collector_paused
 from ledger.timeaxis import instant
 
@@ -40,6 +41,13 @@ _INDEX_TOPICS = (
 ImportProgress = Callable[[str, int, int], None]  # (phase, files done, records done)
 
 
+class _Item(NamedTuple):
+    key: str
+    events: list[ev.LedgerEvent]
+    path: Path
+    denied: bool
+
+
 @dataclass
 class ImportSummary:
     """What an import did; `to_dict()` is the CLI's `--json` output."""
@@ -52,6 +60,7 @@ class ImportSummary:
     events: int = 0
     denied: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    skipped_reasons: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -65,6 +74,7 @@ class ImportSummary:
             "kind": self.kind, "files": self.files, "records": self.records, "imported": self.imported,
             "duplicates": self.duplicates, "events": self.events, "denied": self.denied,
             "skipped": dict(sorted(self.skipped.items())), "skipped_total": sum(self.skipped.values()),
+            "skipped_reasons": dict(sorted(self.skipped_reasons.items())),
             "errors": self.errors, "warnings": self.warnings, "seconds": round(self.seconds, 3),
             "records_per_second": round(self.records_per_second, 1),
         }
@@ -82,17 +92,19 @@ def _index_from_ledger(ledger: Ledger) -> ImportIndex:
 
 
 class _Batch:
-    """Records' events waiting to be appended together, with one source key per record."""
+    """Records' events waiting to be appended together, with one source key per record and the
+    file each came from (a batch spans files; a file that cannot be stored is split out)."""
 
     def __init__(self, ledger: Ledger, summary: ImportSummary) -> None:
         self.ledger = ledger
         self.summary = summary
-        self.items: list[tuple[str, list[ev.LedgerEvent]]] = []
+        self.items: list[_Item] = []
         self.pending: set[str] = set()  # the keys in `items`, not yet in the store
         self.size = 0
+        self.written: set[Path] = set()  # files some of whose records are in the store
 
-    def add(self, key: str, events: list[ev.LedgerEvent]) -> None:
-        self.items.append((key, events))
+    def add(self, key: str, events: list[ev.LedgerEvent], path: Path, denied: bool) -> None:
+        self.items.append(_Item(key, events, path, denied))
         self.pending.add(key)
         self.size += len(events)
         if self.size >= BATCH_EVENTS:
@@ -105,37 +117,64 @@ class _Batch:
         self.pending = set()
         try:
             self._append(items)
+        except ValidationError:
+            # Some file's facts cannot be stored: append file by file, so only that one is lost.
+            for path in dict.fromkeys(item.path for item in items):
+                self._append_file(path, [item for item in items if item.path == path])
+
+    def _append_file(self, path: Path, items: list[_Item]) -> None:
+        try:
+            self._append(items)
+        except ValidationError as error:
+            self.summary.imported -= len(items)
+            self.summary.denied -= sum(item.denied for item in items)
+            partly = "partly imported, then " if path in self.written else ""
+            reason = f"{partly}rejected: {error.message}"
+            self.summary.errors.append({"path": str(path), "reason": reason})
+            log.warning("import_file_rejected", path=str(path), reason=reason)
+
+    def _append(self, items: list[_Item]) -> None:
+        try:
+            self._record(items)
         except DuplicateSourceError:
             # Another importer recorded some of these meanwhile: drop those and write the rest.
-            existing = self.ledger.store.existing_source_keys([key for key, _ in items])
-            kept = [(key, events) for key, events in items if key not in existing]
+            existing = self.ledger.store.existing_source_keys([item.key for item in items])
+            kept = [item for item in items if item.key not in existing]
             self.summary.imported -= len(items) - len(kept)
+            self.summary.denied -= sum(item.denied for item in items if item.key in existing)
             self.summary.duplicates += len(items) - len(kept)
-            self._append(kept)
+            self._record(kept)
 
-    def _append(self, items: list[tuple[str, list[ev.LedgerEvent]]]) -> None:
+    def _record(self, items: list[_Item]) -> None:
         if not items:
             return
-        events = [event for _, batch in items for event in batch]
-        self.ledger.record(events, [key for key, _ in items])
+        events = [event for item in items for event in item.events]
+        self.ledger.record(events, [item.key for item in items])
         self.summary.events += len(events)
+        self.written.update(item.path for item in items)
 
 
 def import_cloudtrail(
     ledger: Ledger, paths: Iterable[str | Path], *, progress: ImportProgress | None = None,
+    max_file_bytes: int | None = None,
 ) -> ImportSummary:
     """Import CloudTrail files and directories (see `ledger.application.importing.files`). Idempotent: each
-    record is one source key (`cloudtrail:<eventID or sharedEventID>`), so re-imports add nothing."""
+    record is one source key (`cloudtrail:<eventID or sharedEventID>`), so re-imports add nothing.
+
+    Each file is validated and imported on its own: a malformed, oversized (more than
+    `max_file_bytes` decompressed, see `jsonstream.DEFAULT_MAX_FILE_BYTES`) or unstorable file is
+    listed in the summary's `errors` with its reason and the other files are imported."""
     started = time.perf_counter()
     summary = ImportSummary(kind="cloudtrail")
     files = discover(paths)
     summary.files = len(files)
     with collector_paused():
         index = _index_from_ledger(ledger)
-        valid, cache = _scan_files(files, index, summary, progress)
-        _map_and_append(ledger, index, valid, cache, summary, progress)
+        valid, cache = _scan_files(files, index, summary, progress, max_file_bytes)
+        _map_and_append(ledger, index, valid, cache, summary, progress, max_file_bytes)
     summary.seconds = time.perf_counter() - started
-    log.info("cloudtrail_imported", **{k: v for k, v in summary.to_dict().items() if k != "skipped"})
+    log.info("cloudtrail_imported",
+             **{k: v for k, v in summary.to_dict().items() if k not in ("skipped", "skipped_reasons")})
     return summary
 
 
@@ -149,6 +188,7 @@ def _signature(path: Path) -> tuple[int, int] | None:
 
 def _scan_files(
     files: list[Path], index: ImportIndex, summary: ImportSummary, progress: ImportProgress | None,
+    max_file_bytes: int | None,
 ) -> tuple[list[tuple[Path, tuple[int, int] | None]], dict[Path, list[dict[str, Any]]]]:
     """Pass 1: validate every file whole and learn identities, so that mapping does not depend on
     the order the files come in, and a bad file is rejected before anything is written."""
@@ -158,7 +198,7 @@ def _scan_files(
     for done, path in enumerate(files, 1):
         signature = _signature(path)
         try:
-            records = load_records(path)
+            records = load_records(path, max_file_bytes)
         except ImportFormatError as error:
             summary.errors.append({"path": str(path), "reason": error.message})
             log.warning("import_file_rejected", path=str(path), reason=error.message)
@@ -177,6 +217,7 @@ def _scan_files(
 def _map_and_append(
     ledger: Ledger, index: ImportIndex, valid: list[tuple[Path, tuple[int, int] | None]],
     cache: dict[Path, list[dict[str, Any]]], summary: ImportSummary, progress: ImportProgress | None,
+    max_file_bytes: int | None,
 ) -> None:
     """Pass 2: map each file's records in time order and append them in large batches."""
     mapper = ct.Mapper(index, datetime.now(UTC))
@@ -185,7 +226,7 @@ def _map_and_append(
         records = cache.pop(path, None)
         if records is None:
             try:
-                records = load_records(path)
+                records = load_records(path, max_file_bytes)
             except ImportFormatError as error:  # changed on disk between the passes
                 summary.errors.append({"path": str(path), "reason": error.message})
                 continue
@@ -208,12 +249,13 @@ def _map_and_append(
             mapped = mapper.map(record)
             if mapped.skipped:
                 summary.skipped[mapped.skipped] += 1
+                summary.skipped_reasons[mapped.reason or "not understood"] += 1
                 continue
             seen.add(key)
             summary.imported += 1
-            if record.get("errorCode"):
-                summary.denied += 1
-            batch.add(key, mapped.events)
+            denied = bool(record.get("errorCode"))
+            summary.denied += denied
+            batch.add(key, mapped.events, path, denied)
         if progress:
             progress("import", done, summary.records)
     batch.flush()
@@ -229,11 +271,13 @@ def _chosen_copy(record: dict[str, Any], index: ImportIndex) -> bool:
 
 def import_snapshot(
     ledger: Ledger, files: Sequence[str | Path], *, at: datetime | str, account: str | None = None,
+    max_file_bytes: int | None = None,
 ) -> ImportSummary:
     """Import `aws iam get-account-authorization-details` output (one document or several pages)
     as the account's state at `at`: the first snapshot is a baseline, later ones record only
     what changed. Dangling references are reported in `warnings`, never fatal."""
     from ledger.application.importing import snapshot as snap
+    from ledger.application.importing.snapshot_names import checked_names
 
     started = time.perf_counter()
     when = instant(at)
@@ -243,7 +287,7 @@ def import_snapshot(
     for path in discover(files):
         summary.files += 1
         try:
-            document = load_json(path)
+            document = load_json(path, max_file_bytes)
             pages.extend(snap.pages_of(document, path))
         except ImportFormatError as error:
             summary.errors.append({"path": str(path), "reason": error.message})
@@ -258,12 +302,14 @@ def import_snapshot(
                                "reason": "cannot tell the account: pass --account"})
         summary.seconds = time.perf_counter() - started
         return summary
+    names.check_account_id(target)
     summary.records = dump.entity_count()
     key = source_key(f"{target}@{when.isoformat()}#{dump.digest()}", "snapshot")
     if ledger.store.existing_source_keys([key]):
         summary.duplicates = summary.records
         summary.seconds = time.perf_counter() - started
         return summary
+    dump = checked_names(dump, summary.warnings.append)
     plan = snap.diff(dump, target, when, ledger.account_state(target), ledger.account_state(snap.AWS_ACCOUNT),
                      source_id=key.split(":", 1)[1])
     summary.warnings.extend(plan.warnings)

@@ -87,7 +87,7 @@ def infer_account(dump: Dump) -> str | None:
         arn = item.get("Arn")
         if isinstance(arn, str) and arn.count(":") >= 5:
             account = arn.split(":")[4]
-            if account.isdigit() and len(account) == 12:
+            if names.is_account_id(account):
                 counts[account] += 1
     return counts.most_common(1)[0][0] if counts else None
 

@@ -17,15 +17,13 @@ from ledger.errors import EntityAlreadyExistsError, NotFoundError, ValidationErr
 def create_account(state: AccountState, account_name: str) -> list[Draft]:
     if state.exists:
         raise EntityAlreadyExistsError(f"account {state.account_id} already exists", entity=state.account_id)
-    if not account_name or len(account_name) > 50:
-        raise ValidationError("account name must be 1-50 characters")
+    names.check_account_name(account_name)
     return [(ev.AccountCreated, {"account_name": account_name, "root_arn": names.root_arn(state.account_id)})]
 
 
 def attach_scp(state: AccountState, scp_id: str, document: Any, level: int) -> list[Draft]:
     require_account(state)
-    if not scp_id or len(scp_id) > 128:
-        raise ValidationError("SCP id must be 1-128 characters")
+    names.check_iam_name("SCP id", scp_id)
     if not 0 <= level <= 5:
         raise ValidationError("SCP level must be 0 (organisation root) to 5 (OU depth limit)")
     doc = validate_policy(document, "scp")

@@ -29,6 +29,7 @@ CANNED_ACLS = frozenset({
 def create_bucket(state: AccountState, name: str, region: str, object_ownership: str, taken: bool) -> list[Draft]:
     require_account(state)
     names.check_bucket_name(name)
+    names.check_region(region)
     if taken:
         raise EntityAlreadyExistsError(f"bucket name {name!r} is already taken (bucket names are global)", entity=name)
     if object_ownership not in OWNERSHIP_SETTINGS:

@@ -133,10 +133,7 @@ def change_access_key(state: AccountState, name: str, key_id: str, change: KeyCh
 def tag_principal(state: AccountState, kind: ev.BoundaryHolderKind, name: str, tags: dict[str, str]) -> list[Draft]:
     holder = holder_by_name(state, kind, name)
     assert isinstance(holder, (User, Role))
-    if not tags or any(not isinstance(k, str) or not 1 <= len(k) <= 128 for k in tags):
-        raise ValidationError("tag keys must be 1-128 characters")
-    if any(not isinstance(v, str) or len(v) > 256 for v in tags.values()):
-        raise ValidationError("tag values must be strings of at most 256 characters")
+    tags = names.check_tags(tags)
     if len(set(holder.tags) | set(tags)) > 50:
         raise LimitExceededError(f"{kind} {name!r} would have more than 50 tags", entity=holder.arn)
     return [
@@ -293,12 +290,11 @@ def create_identity_provider(
 ) -> list[Draft]:
     require_account(state)
     if provider_type == "SAML":
-        names.check_iam_name("role", name_or_url)
+        names.check_iam_name("saml provider", name_or_url)
         arn = f"arn:aws:iam::{state.account_id}:saml-provider/{name_or_url}"
         url = None
     elif provider_type == "OIDC":
-        if not name_or_url.startswith("https://") or len(name_or_url) > 255:
-            raise ValidationError("an OIDC provider URL must start with https:// (at most 255 characters)")
+        names.check_oidc_url(name_or_url)
         host_path = name_or_url[len("https://") :].rstrip("/")
         arn = f"arn:aws:iam::{state.account_id}:oidc-provider/{host_path}"
         url = name_or_url

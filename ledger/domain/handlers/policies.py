@@ -39,7 +39,7 @@ _OTHER_ACCOUNT_RULE = {
 
 def policy_account(policy_arn: str) -> str:
     """The account that owns a managed policy ARN (`aws` for AWS-managed ones)."""
-    arn = names.parse_arn(policy_arn)
+    arn = names.parse_ledger_arn(policy_arn)
     if arn.service != "iam" or not arn.resource.startswith("policy/"):
         raise ValidationError(f"{policy_arn} is not a managed policy ARN")
     return arn.account

@@ -64,7 +64,7 @@ def is_service_principal(caller_arn: str) -> bool:
 def resolve_caller(state: AccountState, caller_arn: str) -> Caller:
     """The root user, user, role or newest session that `caller_arn` names in `state`, its own
     account; an unknown one raises `PrincipalNotFoundError`."""
-    arn = names.parse_arn(caller_arn)
+    arn = names.parse_ledger_arn(caller_arn)
     require_account(state)
     name = arn.resource.rsplit("/", 1)[-1]
     if arn.service == "iam" and arn.resource == "root":
@@ -133,12 +133,12 @@ def role_session_request(
     via: ev.AssumptionKind,
     provider_arn: str | None,
 ) -> RoleSessionRequest:
-    role = names.parse_arn(role_arn)
+    role = names.parse_ledger_arn(role_arn)
     if role.service != "iam" or not role.resource.startswith("role/"):
         raise ValidationError(f"{role_arn} is not a role ARN")
     names.check_iam_name("session", session_name)
-    if source_identity is not None and not 2 <= len(source_identity) <= 64:
-        raise ValidationError("source identity must be 2-64 characters")
+    if source_identity is not None:
+        names.check_iam_name("source identity", source_identity)
     document = validate_policy(session_policy, "session") if session_policy is not None else None
     return RoleSessionRequest(
         caller_arn, role, session_name, duration_seconds, document, source_identity, via, provider_arn
@@ -199,7 +199,7 @@ class FederationRequest:
 def federation_request(
     user: str, name: str, duration_seconds: int, session_policy: Any, quotas: Quotas
 ) -> FederationRequest:
-    names.check_iam_name("session", name)
+    names.check_iam_name("federated user", name)
     if not 900 <= duration_seconds <= quotas.federation_token_max_seconds:
         raise ValidationError(f"federation token duration must be 900-{quotas.federation_token_max_seconds}s")
     document = validate_policy(session_policy, "session") if session_policy is not None else None
@@ -254,7 +254,7 @@ def job_request(
 ) -> JobRequest:
     if creator.account != account_id:
         raise ValidationError(f"{creator_arn} is not a principal of account {account_id}")
-    role = names.parse_arn(role_arn)
+    role = names.parse_ledger_arn(role_arn)
     if role.service != "iam" or not role.resource.startswith("role/"):
         raise ValidationError(f"{role_arn} is not a role ARN")
     if role.account != account_id:
@@ -262,6 +262,9 @@ def job_request(
     for destination in [*inputs, *outputs]:
         if not isinstance(destination, str) or not destination.startswith("s3://") or len(destination) < 6:
             raise ValidationError(f"{str(destination)[:200]!r} is not an s3:// location")
+    names.check_region(region)
+    if not isinstance(queue, str) or not (queue.startswith("arn:") or names.is_queue_name(queue)):
+        raise ValidationError(f"invalid queue {str(queue)[:80]!r}: a queue name or ARN")
     queue_arn = queue if queue.startswith("arn:") else f"arn:aws:mediaconvert:{region}:{account_id}:queues/{queue}"
     return JobRequest(account_id, creator_arn, creator, role, queue_arn, region, tuple(inputs), tuple(outputs))
 
@@ -313,11 +316,10 @@ class Writer:
 def output_request(
     job_arn: str, bucket: str, key: str, acl: str | None, writer_session_arn: str | None
 ) -> OutputRequest:
-    job = names.parse_arn(job_arn)
+    job = names.parse_ledger_arn(job_arn)
     if job.service != "mediaconvert" or not job.resource.startswith("jobs/"):
         raise ValidationError(f"{job_arn} is not a MediaConvert job ARN")
-    if not key or len(key.encode()) > 1024:
-        raise ValidationError("object key must be 1-1024 bytes")
+    names.check_object_key(key)
     if acl is not None and acl not in CANNED_ACLS:
         raise ValidationError(f"unknown canned ACL {acl!r}")
     return OutputRequest(job_arn, job, bucket, key, acl, writer_session_arn)

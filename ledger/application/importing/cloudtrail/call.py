@@ -4,12 +4,16 @@ and the observed call itself (`AccessObserved`, for could-vs-did). Builds events
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from ledger.application.importing.cloudtrail.records import (
     AWS_ACCOUNT,
     EMPTY,
+    UNKNOWN_OWNER,
+    NotUnderstood,
     arn_account,
     iam_action,
     service_of,
@@ -18,6 +22,64 @@ from ledger.application.importing.cloudtrail.records import (
 from ledger.application.importing.index import ImportIndex
 from ledger.domain import events as ev
 from ledger.domain import names
+from ledger.errors import ValidationError
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# Fields of a fact checked as AWS validates them; a record naming anything else is skipped with
+# the reason (CloudTrail only reports what AWS accepted, so such a record is not AWS's).
+_NAME_FIELDS = {"user_name": "user", "group_name": "group", "role_name": "role", "policy_name": "policy"}
+_FREE_TEXT_ARNS = frozenset({"object_arn", "resource"})  # object keys may hold any character S3 takes
+_ENVELOPE = frozenset({"originator_id", "source_id", "account_id"})  # set by `_build` itself
+
+
+@cache
+def _checked_fields(cls: type[ev.LedgerEvent]) -> tuple[tuple[str, str], ...]:
+    """(field, rule) of the fields of `cls` that `check_fact` checks: names, bucket names, paths,
+    account ids, tags, and ARNs/ids (no control characters) other than object ARNs."""
+    checks = []
+    for key in cls.model_fields:
+        if key in _NAME_FIELDS:
+            checks.append((key, "name"))
+        elif key in ("bucket_name", "path", "tags"):
+            checks.append((key, key))
+        elif key.endswith("_account"):
+            checks.append((key, "account"))
+        elif key.endswith(("_arn", "_id")) and key not in _FREE_TEXT_ARNS and key not in _ENVELOPE:
+            checks.append((key, "identifier"))
+    return tuple(checks)
+
+
+def check_fact(cls: type[ev.LedgerEvent], account: str, actor: str, fields: dict[str, Any]) -> None:
+    """Raise `NotUnderstood` unless the fact's account, actor, names and identifiers are what
+    AWS could have reported: 12-digit account ids, IAM names, bucket names, tags, ARNs."""
+    if account != AWS_ACCOUNT and not names.is_account_id(account):
+        raise NotUnderstood(f"account id {account[:40]!r} is not 12 digits")
+    if _CONTROL.search(actor):
+        raise NotUnderstood("the caller's ARN holds a control character")
+    for key, rule in _checked_fields(cls):
+        value = fields.get(key)
+        if not value:
+            continue
+        try:
+            if rule == "identifier":
+                if isinstance(value, str) and _CONTROL.search(value):
+                    raise NotUnderstood(f"{key} holds a control character")
+            elif rule == "account":
+                if value not in (AWS_ACCOUNT, UNKNOWN_OWNER) and not names.is_account_id(value):
+                    raise NotUnderstood(f"{key} {str(value)[:40]!r} is not 12 digits")
+            elif rule == "name":
+                names.check_iam_name(_NAME_FIELDS[key], value)
+            elif rule == "bucket_name":
+                if not names.is_recordable_bucket_name(value):
+                    raise NotUnderstood(f"invalid bucket name {str(value)[:80]!r}")
+            elif rule == "path":
+                names.check_path(value)
+            else:
+                names.check_tags(value)
+        except ValidationError as error:
+            raise NotUnderstood(error.message) from None
 
 
 class Call:
@@ -47,7 +109,7 @@ class Call:
     def account_fact(self, account: str) -> None:
         """`AccountCreated` for an account the ledger has never seen, once, at its first sighting."""
         index = self.index
-        if account in index.known_accounts or account == AWS_ACCOUNT or not account.isdigit():
+        if account in index.known_accounts or account == AWS_ACCOUNT or not names.is_account_id(account):
             return
         index.known_accounts.add(account)
         self.events.insert(0, self._build(ev.AccountCreated, account, index.account_time(account, self.at), {
@@ -58,6 +120,7 @@ class Call:
         self.events.append(self._build(cls, account, at or self.at, fields))
 
     def _build(self, cls: type[ev.LedgerEvent], account: str, at: datetime, fields: dict[str, Any]) -> ev.LedgerEvent:
+        check_fact(cls, account, self.principal, fields)
         return cls(
             originator_id=ev.account_stream_id(account), originator_version=0, occurred_at=at,
             recorded_at=self.recorded_at, actor=self.principal, source="cloudtrail",
@@ -89,6 +152,8 @@ class Call:
         if self.context:
             context.update(self.context)
         if isinstance(principal_account, str):
+            if not names.is_account_id(principal_account):
+                raise NotUnderstood(f"userIdentity.accountId {principal_account[:40]!r} is not 12 digits")
             self.account_fact(principal_account)
         resource = self.resource()
         resource_account = arn_account(resource) if resource.startswith("arn:") else None

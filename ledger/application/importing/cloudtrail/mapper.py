@@ -14,6 +14,7 @@ from ledger.application.importing.cloudtrail.call import Call
 from ledger.application.importing.cloudtrail.records import NotUnderstood, caller_arn, kind_of, record_account
 from ledger.application.importing.index import ImportIndex
 from ledger.domain import events as ev
+from ledger.domain import names
 
 _HANDLERS: dict[tuple[str, str], Callable[[Call], None]] = {
     (service, name): handler
@@ -45,6 +46,8 @@ class Mapper:
         account = record_account(record)
         if principal is None or account is None:
             return Mapped(skipped=kind_of(record), reason="no identifiable caller")
+        if not names.is_account_id(account):
+            return Mapped(skipped=kind_of(record), reason="recipientAccountId is not a 12-digit account id")
         call = Call(self.index, self.recorded_at, record, account, principal)
         try:
             if not record.get("errorCode"):
@@ -54,6 +57,6 @@ class Mapper:
             call.observed()
         except NotUnderstood as why:
             return Mapped(skipped=kind_of(record), reason=str(why))
-        except (KeyError, TypeError, ValueError, AttributeError) as why:
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as why:
             return Mapped(skipped=kind_of(record), reason=f"malformed record ({type(why).__name__})")
         return Mapped(events=call.events)

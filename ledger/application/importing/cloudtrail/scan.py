@@ -35,7 +35,7 @@ def scan(record: dict[str, Any], index: ImportIndex) -> None:
     too malformed to read teaches nothing more; the second pass counts it as skipped."""
     try:  # noqa: SIM105 - once per record: a plain try is free, contextlib.suppress is not
         _scan(record, index)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError):
         pass
 
 

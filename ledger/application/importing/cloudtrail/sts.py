@@ -22,6 +22,9 @@ from ledger.domain import events as ev
 from ledger.domain import names
 from ledger.timeaxis import parse_aws_time
 
+# The longest session STS issues: GetFederationToken's 36 hours (AssumeRole allows 12).
+MAX_SESSION_SECONDS = 129_600
+
 
 def _session_policy(c: Call) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
     policy = c.params.get("policy")
@@ -35,7 +38,9 @@ def _expiry(c: Call) -> datetime:
     credentials = c.response.get("credentials") or {}
     expires = parse_aws_time(credentials.get("expiration"))
     duration = c.params.get("durationSeconds")
-    fallback = c.at + timedelta(seconds=int(duration) if isinstance(duration, int) and duration > 0 else 3600)
+    if isinstance(duration, int) and not 0 < duration <= MAX_SESSION_SECONDS:
+        raise NotUnderstood(f"durationSeconds {str(duration)[:30]} is outside 1-{MAX_SESSION_SECONDS}")
+    fallback = c.at + timedelta(seconds=duration if isinstance(duration, int) else 3600)
     # Published samples carry impossible expiries (before issue); the duration is then the truth.
     return expires if expires is not None and expires > c.at else fallback
 
