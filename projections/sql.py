@@ -6,8 +6,6 @@ The only projections module that touches SQLAlchemy besides `tables`; schema com
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,14 +15,12 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
-    Index,
     and_,
     create_engine,
     delete,
     event,
     func,
     insert,
-    inspect,
     select,
     text,
     update,
@@ -34,7 +30,8 @@ from sqlalchemy.engine import Connection
 from ledger.adapters.logging import get_logger
 from ledger.errors import StoreError
 from ledger.timeaxis import FOREVER
-from projections.facts import Change, Fact, FactRow, IntervalStream, derive_rows
+from projections.facts import Change, Fact, IntervalStream, derive_rows
+from projections.sql_bulk import Writer, change_row, load, secondary_indexes
 from projections.tables import fact_changes, facts, tracking
 
 log = get_logger("projections.sql")
@@ -99,109 +96,12 @@ def _row_fact(row: Any) -> Fact:
                 json.loads(row.payload))
 
 
-# The payload column holds this exact text for every path (rebuild, incremental, re-derive), so
-# rows written by any of them compare equal.
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-_CHANGE_COLUMNS = [c.name for c in fact_changes.columns if c.name != "id"]
-_FACT_COLUMNS = [c.name for c in facts.columns if c.name != "id"]
-_EMPTY = "{}"
-# Rows per executemany / COPY call during a rebuild.
-_FLUSH = 20_000
-
-
-def _change_row(c: Change) -> tuple[Any, ...]:
-    return (c.key, c.kind, c.subject, c.ref, c.op, c.at, c.position, c.seq, c.cause,
-            _dumps(c.payload) if c.payload else _EMPTY)
-
-
-class _Writer:
-    """Bulk inserts of plain tuples on the unit's own DBAPI connection (same transaction):
-    executemany of one prepared INSERT, or COPY on PostgreSQL. SQLAlchemy's per-row parameter
-    processing cost more than SQLite's own insert work."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.postgres = conn.dialect.name == "postgresql"
-        mark = "%s" if self.postgres else "?"
-        # Table and column names come from `tables`, never from input.
-        self._sql = {
-            name: f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"  # noqa: S608
-            for name, cols in ((fact_changes.name, _CHANGE_COLUMNS), (facts.name, _FACT_COLUMNS))
-        }
-        self._copy = {
-            name: f"COPY {name} ({', '.join(cols)}) FROM STDIN"
-            for name, cols in ((fact_changes.name, _CHANGE_COLUMNS), (facts.name, _FACT_COLUMNS))
-        }
-
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if self.postgres and len(rows) > 50:
-            driver = self.conn.connection.driver_connection
-            assert driver is not None
-            with driver.cursor() as cur, cur.copy(self._copy[table]) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        self.conn.exec_driver_sql(self._sql[table], list(rows))
-
-
-class _Behind:
-    """Runs a writer's inserts on a second thread, in order, while the caller folds the next
-    page: SQLite (inside sqlite3_step) and psycopg (waiting on the server) release the GIL, so
-    the B-tree work overlaps with the fold on another core. The caller never touches the
-    connection until `finish` has drained the queue."""
-
-    def __init__(self, writer: _Writer, depth: int = 4) -> None:
-        self.writer = writer
-        self.queue: queue.Queue[tuple[str, Sequence[tuple[Any, ...]]] | None] = queue.Queue(depth)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="projection-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            if self.error is None:
-                try:
-                    self.writer.insert(*item)
-                except BaseException as error:  # noqa: BLE001 - re-raised on the caller's thread
-                    self.error = error
-
-    def insert(self, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        if self.error is not None:
-            self.finish()
-        self.queue.put((table, rows))
-
-    def finish(self, *, failing: bool = False) -> None:
-        """Wait for every queued insert; re-raise the first one that failed (unless the caller
-        is already failing: its own error is the one to report)."""
-        if self.thread.is_alive():
-            self.queue.put(None)
-            self.thread.join()
-        if self.error is not None and not failing:
-            raise self.error
-
-
-def _secondary_indexes(conn: Connection) -> list[Index]:
-    """The plain (non-unique, column) indexes the database has on the two fact tables, as
-    migrated: whatever revisions added, not only those `tables` declares."""
-    found = []
-    inspector = inspect(conn)
-    for table in (facts, fact_changes):
-        for info in inspector.get_indexes(table.name):
-            columns = info.get("column_names") or []
-            if info.get("unique") or not columns or None in columns or not info.get("name"):
-                continue
-            found.append(Index(info["name"], *[table.c[c] for c in columns if c is not None]))
-    return found
-
-
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start:start + _CHUNK]
 
 
-def _rederive(conn: Connection, writer: _Writer, keys: Iterable[str]) -> int:
+def _rederive(conn: Connection, writer: Writer, keys: Iterable[str]) -> int:
     """Replace the intervals of `keys` by those derived from all their stored changes."""
     written = 0
     for chunk in _chunks(sorted(keys)):
@@ -246,7 +146,7 @@ class SqlUnit:
         if not changes:
             return
         conn = self.conn
-        writer = _Writer(conn)
+        writer = Writer(conn)
         keys = sorted({c.key for c in changes})
         stream = IntervalStream()
         reopened: list[int] = []
@@ -276,7 +176,7 @@ class SqlUnit:
         change_rows = []
         rows = []
         for c in changes:
-            row = _change_row(c)
+            row = change_row(c)
             change_rows.append(row)
             closed = stream.add(c, row[9])
             if closed is not None:
@@ -333,40 +233,14 @@ class SqlFacts:
             else:
                 conn.execute(delete(facts))
                 conn.execute(delete(fact_changes))
-            indexes = _secondary_indexes(conn)
+            indexes = secondary_indexes(conn)
             for index in indexes:
                 index.drop(conn)
-            writer = _Writer(conn)
-            behind = _Behind(writer)
+            writer = Writer(conn)
             stream = IntervalStream()
-            change_rows: list[tuple[Any, ...]] = []
-            rows: list[FactRow] = []
-            done = 0
-            last = 0
-            try:
-                for position, count, changes in batches:
-                    for c in changes:
-                        row = _change_row(c)
-                        change_rows.append(row)
-                        closed = stream.add(c, row[9])
-                        if closed is not None:
-                            rows.append(closed)
-                    if len(change_rows) >= _FLUSH:
-                        behind.insert(fact_changes.name, change_rows)
-                        change_rows = []
-                    if len(rows) >= _FLUSH:
-                        behind.insert(facts.name, rows)
-                        rows = []
-                    done += count
-                    last = position
-                behind.insert(fact_changes.name, change_rows)
-                behind.insert(facts.name, rows)
-                del change_rows, rows
-                behind.insert(facts.name, stream.open_rows())
-            except BaseException:
-                behind.finish(failing=True)
-                raise
-            behind.finish()
+            fold_cpu = time.thread_time()
+            done, last, insert_cpu = load(writer, stream, batches)
+            fold_cpu = time.thread_time() - fold_cpu
             loaded = time.perf_counter()
             stream.heads.clear()
             for index in indexes:
@@ -378,7 +252,8 @@ class SqlFacts:
         log.info("projection_rebuilt", projection=name, events=done, position=last,
                  load_s=round(loaded - started, 2), index_s=round(indexed - loaded, 2),
                  rederived_keys=len(stream.unordered),
-                 commit_s=round(time.perf_counter() - indexed, 2))
+                 commit_s=round(time.perf_counter() - indexed, 2),
+                 read_fold_cpu_s=round(fold_cpu, 2), insert_cpu_s=round(insert_cpu, 2))
         return done
 
     # -- queries -------------------------------------------------------------------------
