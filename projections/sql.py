@@ -6,10 +6,12 @@ The only projections module that touches SQLAlchemy besides `tables`; schema com
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,8 @@ log = get_logger("projections.sql")
 
 _CHUNK = 400
 _MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+_REVISION = re.compile(r'^revision = "([^"]+)"', re.M)
+_DOWN_REVISION = re.compile(r'^down_revision = "([^"]+)"', re.M)
 
 
 def make_engine(sqlalchemy_url: str, schema: str | None = None) -> Engine:
@@ -72,8 +76,37 @@ def make_engine(sqlalchemy_url: str, schema: str | None = None) -> Engine:
     return engine
 
 
+@cache
+def _head_revision() -> str | None:
+    """The one head of the migration scripts, read from their `revision` / `down_revision`
+    lines (None if there is not exactly one: Alembic then decides)."""
+    revisions, parents = set(), set()
+    for script in (_MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(source))
+        parents.update(_DOWN_REVISION.findall(source))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """The schema's stored revision is already the head: nothing to migrate, so a warm start
+    need not load Alembic at all. Any doubt (no version table yet, several rows) says no."""
+    head = _head_revision()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT version_num FROM pl_alembic_version")).scalars().all()
+    except Exception:  # noqa: BLE001 - a missing version table just means "migrate"
+        return False
+    return stored == [head]
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the read-side schema to Alembic head (idempotent; safe on a fresh file or schema)."""
+    if _at_head(engine):
+        return
     from alembic import command
     from alembic.config import Config
 

@@ -9,16 +9,18 @@ import html
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from ledger.application.facade import Ledger
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
 from ledger.errors import LedgerError, ValidationError
 from ledger.timeaxis import parse_iso, to_us
-from projections.results import FactChange, LineageResult, TimelineResult
+
+if TYPE_CHECKING:
+    from ledger.application.facade import Ledger
+    from projections.results import FactChange, LineageResult, TimelineResult
 
 bench_app = typer.Typer(help="Synthetic histories and benchmarks.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
