@@ -21,7 +21,6 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    func,
     insert,
     select,
     text,
@@ -148,6 +147,33 @@ def _rederive(conn: Connection, writer: Writer, keys: Iterable[str]) -> int:
     return written
 
 
+# Per key of a chunk, its latest change time and its open interval: one index probe per key
+# whatever the planner's statistics say (an IN list over keys with long histories made
+# PostgreSQL scan whole tables). The keys travel as one array (PostgreSQL) or JSON (SQLite).
+_LATEST = {
+    "postgresql": "SELECT k, (SELECT max(at) FROM pl_fact_changes WHERE fact_key = k) FROM unnest(%s::text[]) AS k",
+    "sqlite": "SELECT value, (SELECT max(at) FROM pl_fact_changes WHERE fact_key = value) FROM json_each(?)",
+}
+_OPEN_COLUMNS = "f.id, f.fact_key, f.kind, f.subject, f.ref, f.valid_from, f.opened_position, f.opened_type, f.payload"
+_OPEN = {
+    "postgresql": f"SELECT {_OPEN_COLUMNS} FROM unnest(%s::text[]) AS k JOIN LATERAL "  # noqa: S608 - constants
+                  "(SELECT * FROM pl_facts WHERE fact_key = k AND valid_to = %s) AS f ON true",
+    "sqlite": f"SELECT {_OPEN_COLUMNS} FROM json_each(?) AS k "  # noqa: S608 - constants
+              "JOIN pl_facts AS f ON f.fact_key = k.value AND f.valid_to = ?",
+}
+
+
+def _heads(conn: Connection, keys: Sequence[str]) -> tuple[dict[str, int], list[Any]]:
+    """({key: latest change time} for the keys that have changes, their open interval rows)."""
+    dialect = conn.dialect.name
+    packed: Any = list(keys) if dialect == "postgresql" else json.dumps(list(keys))
+    latest = {k: at for k, at in conn.exec_driver_sql(_LATEST[dialect], (packed,)) if at is not None}
+    if not latest:
+        return latest, []
+    packed = list(latest) if dialect == "postgresql" else json.dumps(list(latest))
+    return latest, list(conn.exec_driver_sql(_OPEN[dialect], (packed, FOREVER)))
+
+
 class SqlUnit:
     """One projection transaction: rows and position commit together or not at all."""
 
@@ -184,15 +210,9 @@ class SqlUnit:
         stream = IntervalStream()
         reopened: list[int] = []
         for chunk in _chunks(keys):
-            latest: dict[str, int] = {row[0]: row[1] for row in conn.execute(
-                select(fact_changes.c.fact_key, func.max(fact_changes.c.at))
-                .where(fact_changes.c.fact_key.in_(chunk)).group_by(fact_changes.c.fact_key))}
+            latest, open_rows = _heads(conn, chunk)
             if not latest:
                 continue
-            open_rows = conn.execute(
-                select(facts.c.id, facts.c.fact_key, facts.c.kind, facts.c.subject, facts.c.ref,
-                       facts.c.valid_from, facts.c.opened_position, facts.c.opened_type, facts.c.payload)
-                .where(facts.c.fact_key.in_(list(latest)), facts.c.valid_to == FOREVER)).all()
             opened: dict[str, Any] = {}
             for r in open_rows:
                 if r.fact_key in opened or r.valid_from != latest[r.fact_key]:
@@ -236,6 +256,11 @@ class SqlFacts:
     @contextmanager
     def unit(self, name: str) -> Iterator[SqlUnit]:
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # A batch and its position commit together or not at all either way; waiting for
+                # the WAL flush adds nothing: a batch lost with a server crash is folded again
+                # from the (durable) log. It only makes a follower slower.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
             yield SqlUnit(conn, name)
 
     def position(self, name: str) -> int:
@@ -281,6 +306,10 @@ class SqlFacts:
             indexed = time.perf_counter()
             if stream.unordered:
                 _rederive(conn, writer, stream.unordered)
+            if conn.dialect.name == "postgresql":
+                # Fresh statistics: without them the planner seq-scans the new tables for the
+                # follower's per-key lookups (70 ms instead of 2 ms per chunk at 100k events).
+                conn.exec_driver_sql(f"ANALYZE {facts.name}, {fact_changes.name}")
             unit.set_position(last)
         log.info("projection_rebuilt", projection=name, events=done, position=last,
                  load_s=round(loaded - started, 2), index_s=round(indexed - loaded, 2),
