@@ -151,7 +151,7 @@ def follow_lag_row(base_url: str, seconds: float = 30.0) -> dict[str, Any]:
         "measured": f"p99 {out['lag_p99_s']:.3f} s (p50 {out['lag_p50_s']:.3f}, max {out['lag_max_s']:.3f}) "
                     f"at {out['ingest_events_per_s']:,} ev/s",
         "baseline": f"append p99 {out['append_p99_s']:.3f} s",
-        "ratio": round(out["lag_p99_s"] / out["append_p99_s"], 1) if out["append_p99_s"] else None,
+        "ratio": round(out["append_p99_s"] / out["lag_p99_s"], 2) if out["lag_p99_s"] else None,
         "met": out["lag_p99_s"] <= 1.0 and out["ingest_events_per_s"] >= 0.95 * RATE,
         "note": f"{seconds:.0f} s run, load {out['load_avg']}",
     }

@@ -3,7 +3,9 @@ on SQLite and PostgreSQL. `python -m benchmarks --only scale [--quick]`.
 
 Other benchmark modules contribute rows by exposing `scale_rows(quick) -> list[dict]` (keys:
 `id`, `store`, `measured`, `baseline`, `ratio`, `met`, optionally `history` and `note`); a target
-no module measured yet is printed as pending, with who fills it. Never a timed test.
+no module measured yet is printed as pending, with who fills it. `ratio` is always "above 1 is
+better than the baseline": measured ÷ baseline for throughputs, baseline ÷ measured for times.
+Never a timed test.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def startup_rows(quick: bool) -> list[dict[str, Any]]:
     return [{
         "id": key, "store": "sqlite",
         "measured": f"p50 {statistics.median(ms):.0f} ms, p90 {_pct(ms, 0.9):.0f} ms",
-        "baseline": f"bare python {base:.0f} ms", "ratio": round(statistics.median(ms) / base, 1),
+        "baseline": f"bare python {base:.0f} ms", "ratio": round(base / statistics.median(ms), 2),
         "met": statistics.median(ms) <= limits[key], "note": f"load {os.getloadavg()[0]:.1f}",
     } for key, ms in measured.items()]
 
