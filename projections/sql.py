@@ -288,6 +288,8 @@ class SqlFacts:
             unit.lock_position()
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"TRUNCATE {facts.name}, {fact_changes.name}")
+                # The index builds at the end sort in memory rather than in temporary files.
+                conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
             else:
                 conn.execute(delete(facts))
                 conn.execute(delete(fact_changes))
