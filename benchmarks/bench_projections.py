@@ -167,6 +167,8 @@ def write_phase(phase: str, url: str, events: int) -> dict[str, Any]:
             wall = time.perf_counter() - started
             out.update(rebuild_events_per_s=_rate(done, wall), rebuild_s=round(wall, 1),
                        rebuild_cpu_events_per_s=_rate(done, time.process_time() - cpu))
+        elif phase == "queries":
+            out.update(measure_queries(ledger, 1, 100, 10, 3))
         elif phase == "catchup":
             tail = min(TAIL, count // 2)
             rs.projector.rebuild(upto=count - tail)
@@ -227,6 +229,67 @@ def run_write(sizes: list[int], pg: str | None = None, pg_sizes: list[int] | Non
                 "catchup_peak_rss_mib": catchup["peak_rss_mib"],
             })
             print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # survives a later failure
+    return rows
+
+
+def _scratch_url(store: str, tmp: str, pg: str | None) -> tuple[str, str | None]:
+    if store == "sqlite":
+        return f"sqlite:///{tmp}/scale.db", None
+    import uuid
+
+    assert pg is not None
+    schema = "bench_" + uuid.uuid4().hex[:12]
+    return f"{pg}{'&' if '?' in pg else '?'}schema={schema}", schema
+
+
+def _scale_store(store: str, n: int, pg: str | None) -> list[dict[str, Any]]:
+    """Generate `n` events, rebuild (and on SQLite query) each in a fresh process: scale rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url, schema = _scratch_url(store, tmp, pg)
+        try:
+            _child("--phase", "generate", url, str(n))
+            rebuild = _child("--phase", "rebuild", url, str(n))
+            queries = _child("--phase", "queries", url, str(n)) if store == "sqlite" else None
+        finally:
+            if schema is not None:
+                import psycopg
+
+                with psycopg.connect(pg or "", autocommit=True) as conn:
+                    conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    history = f"{n:,} events"
+    rate, base, rss = rebuild["rebuild_events_per_s"], rebuild["iter_log_events_per_s"], rebuild["peak_rss_mib"]
+    rows = [{
+        "id": "rebuild", "store": store, "history": history,
+        "measured": f"{rate:,} ev/s ({rebuild['rebuild_s']} s; CPU {rebuild['rebuild_cpu_events_per_s']:,} ev/s), "
+                    f"peak {rss:.0f} MiB",
+        "baseline": f"store.iter_log {base:,} ev/s", "ratio": round(rate / base, 2),
+        "met": rate >= 50_000 and rss <= 1024, "note": f"load {rebuild['load_avg']}",
+    }]
+    if queries is not None:
+        naive = queries["naive_can_p50_ms"]
+        for key, label in (("can", "can"), ("who_can", "who_can")):
+            p50, p99 = queries[f"{label}_p50_ms"], queries[f"{label}_p99_ms"]
+            limit = (1.0, 5.0) if key == "can" else (50.0, 150.0)
+            rows.append({
+                "id": key, "store": store, "history": f"{history}, {queries['principals']:,} principals",
+                "measured": f"p50 {p50} / p99 {p99} ms", "baseline": f"naive replay {naive:,} ms",
+                "ratio": round(naive / p50, 1) if p50 else None, "met": p50 <= limit[0] and p99 <= limit[1],
+                "note": f"load {queries['load_avg']}",
+            })
+    return rows
+
+
+def scale_rows(quick: bool) -> list[dict[str, Any]]:
+    """The issue-12 rows this module measures: rebuild on SQLite and PostgreSQL (1M events;
+    quick: 20k) with the decoded log read as baseline, can/who_can on SQLite against the naive
+    replay."""
+    import os
+
+    n = 20_000 if quick else 1_000_000
+    pg = os.environ.get("LEDGER_BENCH_POSTGRES_URL") or os.environ.get("LEDGER_TEST_POSTGRES_URL")
+    rows = _scale_store("sqlite", n, None)
+    if pg:
+        rows += _scale_store("postgresql", n, pg)
     return rows
 
 

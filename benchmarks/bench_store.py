@@ -184,7 +184,7 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
     rounds = 3 if quick else 5
     commands = 100 if quick else 500
     rows: list[dict[str, Any]] = []
-    stores = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+    stores = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
     for kind in stores:
         def recorder_for(url: str, kind: str = kind) -> Any:
             if kind == "sqlite":
@@ -211,6 +211,28 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "recorder+es Mapper events/s": round(mapped_rate), "ratio vs Mapper": round(ours_rate / mapped_rate, 2),
             "es-sqlalchemy events/s": round(alternative) if alternative else None,
             "command p50 ms": round(p50, 3), "command p99 ms": round(p99, 3),
+        })
+    return rows
+
+
+def scale_rows(quick: bool) -> list[dict[str, Any]]:
+    """Issue 12's append row: Ledger.record against eventsourcing's own Mapper + JSON transcoder
+    into the same recorder (same events, batches of BATCH), interleaved rounds, per store."""
+    total, rounds = (5_000, 3) if quick else (50_000, 5)
+    rows = []
+    for kind in ["sqlite"] + (["postgresql"] if POSTGRES_URL else []):
+        def recorder_for(url: str, kind: str = kind) -> Any:
+            return _raw_sqlite_recorder(url[len("sqlite:///"):]) if kind == "sqlite" else _raw_pg_recorder(url)
+
+        ours, mapped = [], []
+        for _ in range(rounds):
+            ours.append(_with_store(kind, lambda url: ledger_append_rate(url, total)))
+            mapped.append(_with_store(kind, lambda url: mapper_append_rate(recorder_for(url), total)))
+        ours_rate, mapped_rate = statistics.median(ours), statistics.median(mapped)
+        rows.append({
+            "id": "append", "store": kind, "history": f"{total:,} events, batches of {BATCH}",
+            "measured": f"{ours_rate:,.0f} ev/s", "baseline": f"es Mapper+transcoder {mapped_rate:,.0f} ev/s",
+            "ratio": round(ours_rate / mapped_rate, 2), "met": ours_rate / mapped_rate >= 0.85,
         })
     return rows
 

@@ -1,21 +1,22 @@
 """The temporal fold: each event becomes changes to keyed facts, each at its own valid time.
 
 Pure (no storage, no clock): `changes_of(event)` is a singledispatch fold; `changes_of_stored`
-runs the same fold on a stored event's JSON without pydantic validation. Intervals are not its concern.
+(projections.stored) runs the same fold on stored JSON without pydantic validation. Intervals are not its concern.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from functools import singledispatch
-from typing import Any, cast
-from uuid import UUID
+from typing import Any
 
 from ledger.domain import events as ev
-from ledger.errors import StoreError
-from ledger.timeaxis import to_us, utc
+from ledger.timeaxis import to_us
 from projections.facts import Change
+
+# `Change`s are built with the tuple constructor itself, skipping the named tuple's Python-level
+# `__new__`: a rebuild makes one per fact change.
+_tuple_new = tuple.__new__
+_NO_PAYLOAD: dict[str, Any] = {}
 
 
 class _Emit:
@@ -30,13 +31,13 @@ class _Emit:
 
     def set(self, key: str, kind: str, subject: str, ref: str, payload: dict[str, Any],
             at: int | None = None, cause: str | None = None) -> None:
-        self.out.append(Change(key, kind, subject, ref, "set", self.at if at is None else at,
-                               self.pos, len(self.out), cause or self.cause, payload))
+        self.out.append(_tuple_new(Change, (key, kind, subject, ref, "set", self.at if at is None else at,
+                                            self.pos, len(self.out), cause or self.cause, payload)))
 
     def clear(self, key: str, kind: str, subject: str = "", ref: str = "", at: int | None = None,
               cause: str | None = None) -> None:
-        self.out.append(Change(key, kind, subject, ref, "clear", self.at if at is None else at,
-                               self.pos, len(self.out), cause or self.cause, {}))
+        self.out.append(_tuple_new(Change, (key, kind, subject, ref, "clear", self.at if at is None else at,
+                                            self.pos, len(self.out), cause or self.cause, _NO_PAYLOAD)))
 
 
 def changes_of(event: ev.LedgerEvent) -> list[Change]:
@@ -46,105 +47,13 @@ def changes_of(event: ev.LedgerEvent) -> list[Change]:
     return emit.out
 
 
-# ---------------------------------------------------------------------------------------------
-# The same fold on stored JSON: a rebuild reads every event once, and pydantic validation of
-# each one costs more than the whole fold. What was stored was produced by the model's own
-# serializer from a validated event, so reading it back needs no validation: only upcasting
-# (as the codec does), field defaults, and datetimes parsed from ISO-8601.
+def __getattr__(name: str) -> Any:
+    """`changes_of_stored` stays importable from here; it lives in `projections.stored`."""
+    if name == "changes_of_stored":
+        from projections.stored import changes_of_stored
 
-_TOPIC_PREFIX = "ledger.events:"
-
-
-class _Stored:
-    """A stored event's fields as instance attributes, as the fold reads a model instance.
-
-    The JSON object itself becomes the instance `__dict__`, so reading a field is a plain
-    attribute lookup. Datetime fields are kept aside as text and parsed on first use (most
-    are never read by the fold); absent fields (older events) get the model's default."""
-
-    event_type: str
-    _defaults: dict[str, Any]
-    _times: dict[str, Any]
-
-    def __getattr__(self, name: str) -> Any:
-        times = self.__dict__.get("_times")
-        if times is not None and name in times:
-            value = self.__dict__[name] = _time(times[name])
-            return value
-        info = self._defaults.get(name)
-        if info is None:
-            raise AttributeError(name)
-        return info.get_default(call_default_factory=True)
-
-
-class _Spec:
-    """Per event class: its fold, its view class, which fields are datetimes."""
-
-    __slots__ = ("cls", "fold", "name", "times", "version", "view")
-
-    def __init__(self, cls: type[ev.LedgerEvent]) -> None:
-        self.cls = cls
-        self.name = cls.__name__
-        self.fold = _fold.dispatch(cls)
-        self.version = cls.class_version
-        self.times = tuple(name for name, info in cls.model_fields.items() if info.annotation is datetime)
-        defaults = {name: info for name, info in cls.model_fields.items() if not info.is_required()}
-        self.view = type(f"Stored{self.name}", (_Stored,), {"event_type": self.name, "_defaults": defaults})
-
-
-_SPECS: dict[str, _Spec | None] = {}
-
-
-def _spec(topic: str) -> _Spec | None:
-    spec = _SPECS.get(topic, _SPECS)
-    if spec is _SPECS:
-        cls = ev.EVENT_TYPES.get(topic.removeprefix(_TOPIC_PREFIX))
-        spec = _SPECS[topic] = _Spec(cls) if cls is not None else None
-    return cast("_Spec | None", spec)
-
-
-def _time(value: Any) -> datetime:
-    if isinstance(value, str):
-        return utc(datetime.fromisoformat(value))
-    raise TypeError(f"not an ISO-8601 time: {value!r}")
-
-
-_decode = json.JSONDecoder().decode
-
-
-def changes_of_stored(position: int, topic: str, state: bytes | str) -> list[Change]:
-    """`changes_of` for a stored event (topic and JSON state as recorded at `position`).
-
-    Equal to `changes_of(codec.decode(...))` for every event the codec wrote; a state the fast
-    path cannot read goes through full validation, which raises as the codec would."""
-    spec = _spec(topic)
-    if spec is None:
-        raise StoreError(f"unknown event topic {topic!r} at position {position}")
-    text = state.decode() if isinstance(state, bytes) else state
-    data = _upcast(spec, _decode(text))
-    try:
-        data["_times"] = {name: data.pop(name) for name in spec.times if name in data}
-        data["position"] = position
-        event: Any = object.__new__(spec.view)
-        event.__dict__ = data
-        emit = _Emit(cast(ev.LedgerEvent, event), to_us(event.occurred_at), position, spec.name)
-        spec.fold(event, emit)
-    except Exception:  # noqa: BLE001 - the validating path reports what is wrong, or agrees
-        data = _upcast(spec, json.loads(text))
-        data.update(originator_id=_NIL, originator_version=0, position=position)
-        return changes_of(spec.cls.model_validate(data))
-    return emit.out
-
-
-_NIL = UUID(int=0)
-
-
-def _upcast(spec: _Spec, data: dict[str, Any]) -> dict[str, Any]:
-    stored_version = data.pop("class_version", 1)
-    while stored_version < spec.version:
-        getattr(spec.cls, f"upcast_v{stored_version}_v{stored_version + 1}")(data)
-        stored_version += 1
-    return data
+        return changes_of_stored
+    raise AttributeError(name)
 
 
 @singledispatch

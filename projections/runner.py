@@ -14,7 +14,8 @@ from ledger.adapters.logging import get_logger
 from ledger.domain import events as ev
 from ledger.gc_pause import collector_paused
 from projections.facts import Change
-from projections.fold import changes_of, changes_of_stored
+from projections.fold import changes_of
+from projections.stored import changes_of_stored
 
 log = get_logger("projections")
 
@@ -39,18 +40,8 @@ class _Log(Protocol):
 
 
 def _stored_reader(log: Any) -> Callable[[int, int, int | None], list[Stored]] | None:
-    """Raw pages of the log straight from eventsourcing's recorder (its public
-    `select_notifications`), when the log is an `EventStore`; None for other logs."""
-    recorder = getattr(log, "recorder", None)
-    select = getattr(recorder, "select_notifications", None)
-    if select is None:
-        return None
-
-    def read(after: int, limit: int, upto: int | None) -> list[Stored]:
-        return [(n.id, n.topic, n.state)
-                for n in select(start=after, limit=limit, stop=upto, inclusive_of_start=False)]
-
-    return read
+    """Raw pages of the log (`EventStore.stored_page`), when the log has them; None otherwise."""
+    return getattr(log, "stored_page", None)
 
 
 def storable(changes: list[Change], unstorable: Counter[str], projection: str = PROJECTION) -> list[Change]:

@@ -43,7 +43,7 @@ facts = Table(
     Column("closed_position", BigInteger, nullable=True),
     Column("closed_type", Text, nullable=True),
     Column("payload", Text, nullable=False),
-    Index("ix_pl_facts_kind_subject_from", "kind", "subject", "valid_from"),
+    Index("ix_pl_facts_kind_subject_live", "kind", "subject", "valid_from", "valid_to"),
     Index("ix_pl_facts_kind_ref_from", "kind", "ref", "valid_from"),
     Index("ix_pl_facts_kind_from_to", "kind", "valid_from", "valid_to"),
     Index("ix_pl_facts_key_to", "fact_key", "valid_to"),

@@ -10,12 +10,23 @@ import logging
 import sys
 from typing import Any
 
-import structlog
-
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+# configure_logging's arguments while structlog is not loaded yet: applied on the first log call,
+# so a CLI command that never logs never imports structlog (a tenth of `ledger can`'s start-up).
+_pending: dict[str, tuple[str, bool | None, Any]] = {}
 
 
 def configure_logging(level: str = "warning", *, json_output: bool | None = None, stream: Any = None) -> None:
+    _pending.clear()
+    if "structlog" not in sys.modules:
+        _pending["args"] = (level, json_output, stream)
+        return
+    _configure(level, json_output, stream)
+
+
+def _configure(level: str, json_output: bool | None, stream: Any) -> None:
+    import structlog
+
     out = stream or sys.stderr
     if json_output is None:
         json_output = not out.isatty()
@@ -48,9 +59,30 @@ class _StreamLogger:
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 
 
-def get_logger(name: str) -> Any:
-    """A structlog logger; quiet (warnings and up) unless the host application configured
-    structlog itself, so embedding the library never floods stdout."""
+def _structlog() -> Any:
+    """structlog, configured: as configure_logging last asked, or quiet (warnings and up)
+    unless the host application configured structlog itself."""
+    import structlog
+
+    pending = _pending.pop("args", ("warning", None, None))
     if not structlog.is_configured():
-        configure_logging("warning")
-    return structlog.get_logger(name)
+        _configure(*pending)
+    return structlog
+
+
+class _LazyLogger:
+    """A named logger that loads structlog on its first call."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        return getattr(_structlog().get_logger(self._name), method)
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger (loaded on first use); quiet (warnings and up) unless the host
+    application configured structlog itself, so embedding the library never floods stdout."""
+    return _LazyLogger(name)

@@ -31,10 +31,11 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from pydantic_core import PydanticSerializationError
 
+from ledger.adapters import pages
 from ledger.domain import events as ev
 from ledger.errors import ConcurrencyError, DuplicateSourceError, StoreError, ValidationError
 
-EVENTS_TABLE = "ledger_events"
+EVENTS_TABLE = pages.EVENTS_TABLE
 SOURCE_KEYS_TABLE = "ledger_source_keys"
 DEFAULT_URL = "sqlite:///ledger.db"
 _TOPIC_PREFIX = "ledger.events:"
@@ -364,6 +365,11 @@ class EventStore:
             position = page[-1].position or position
             if len(page) < batch:
                 return
+
+    def stored_page(self, after: int, limit: int, upto: int | None = None) -> list[tuple[int, str, bytes]]:
+        """(position, topic, JSON state) of up to `limit` stored events after `after` (and at
+        most `upto`), in log order: the raw page a projection rebuild folds (see `pages`)."""
+        return pages.stored_page(self.recorder, self.url.dialect, after, limit, upto)
 
     def iter_records(self, after: int = 0, batch: int = 5000) -> Iterator[tuple[int, UUID, int, str, bytes]]:
         """Raw stored records in log order, as stored (for tamper evidence)."""

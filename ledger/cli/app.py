@@ -9,15 +9,16 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from ledger.adapters.logging import configure_logging
-from ledger.application.facade import Ledger
 from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    from ledger.application.facade import Ledger
 
 app = typer.Typer(
     name="ledger",
@@ -52,10 +53,14 @@ def _global_options(
     state.db = db
     state.json = json_output
     state.log_level = log_level
+    from ledger.adapters.logging import configure_logging  # start-up: structlog only once a command runs
+
     configure_logging(log_level)
 
 
 def open_ledger() -> Ledger:
+    from ledger.application.facade import Ledger  # start-up: the application loads only when used
+
     return Ledger.open(state.db)
 
 

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from ledger.application.facade import Ledger
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
 from ledger.errors import LedgerError, ValidationError
 from ledger.timeaxis import parse_iso, to_us
-from projections.results import FactChange, LineageResult, TimelineResult
+
+if TYPE_CHECKING:
+    from ledger.application.facade import Ledger
+    from projections.results import FactChange, LineageResult, TimelineResult
 
 if TYPE_CHECKING:
     from projections.assemble import AuditDecision

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.rule import Rule
 from rich.table import Table
 
 from ledger.cli.app import app, console, emit_json, open_ledger, wants_json
-from ledger.domain import events as ev
 from ledger.errors import ValidationError
+
+if TYPE_CHECKING:
+    from ledger.domain import events as ev
 
 
 def event_summary(event: ev.LedgerEvent) -> str:

@@ -6,13 +6,17 @@ Thin: parse options, show progress and summaries; all the work is in `ledger.app
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ledger.application.importing.runner import ImportProgress, ImportSummary, import_cloudtrail, import_snapshot
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from ledger.application.importing.runner import ImportProgress, ImportSummary
 
 import_app = typer.Typer(no_args_is_help=True, help="Import real AWS history (CloudTrail, IAM snapshots).")
 app.add_typer(import_app, name="import")
@@ -51,6 +55,10 @@ def cloudtrail_command(
     json_flag: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Import CloudTrail records; re-importing is harmless (records are keyed by event id)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ledger.application.importing.runner import import_cloudtrail
+
     with open_ledger() as ledger:
         if wants_json(json_flag) or not console.is_terminal:
             summary = import_cloudtrail(ledger, paths)
@@ -85,6 +93,8 @@ def snapshot_command(
     json_flag: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Record an IAM snapshot as the account's state at --at (only the differences, if known)."""
+    from ledger.application.importing.runner import import_snapshot
+
     with open_ledger() as ledger:
         summary = import_snapshot(ledger, files, at=at, account=account)
     _report(summary, json_flag)

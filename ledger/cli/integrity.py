@@ -10,26 +10,17 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ledger.adapters.integrity_store import checkpoint_store, prove_store, verify_store
-from ledger.adapters.store import EventStore
 from ledger.cli.app import app, console, emit_json, state, wants_json
 from ledger.errors import NotFoundError, ValidationError
-from ledger.integrity import (
-    Checkpoint,
-    generate_signing_key,
-    key_id,
-    load_public_key,
-    load_signing_key,
-    public_key_path,
-    read_leaf_manifest,
-    verify_checkpoint_signature,
-    write_leaf_manifest,
-)
-from ledger.integrity.verify import VerificationReport
+
+if TYPE_CHECKING:
+    from ledger.adapters.store import EventStore
+    from ledger.integrity import Checkpoint
+    from ledger.integrity.verify import VerificationReport
 
 EXIT_TAMPERED = 1
 # A checkpoint of 1M events with chunk roots is ~70 kB; anything far larger is not one.
@@ -37,10 +28,14 @@ _MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
 
 
 def _open_store() -> EventStore:
+    from ledger.adapters.store import EventStore  # start-up: each command loads what it uses
+
     return EventStore(state.db)
 
 
 def _read_checkpoint(path: Path) -> Checkpoint:
+    from ledger.integrity import Checkpoint
+
     try:
         size = path.stat().st_size
         if size > _MAX_CHECKPOINT_BYTES:
@@ -72,6 +67,8 @@ def keygen(
     key_file: Path = typer.Argument(..., help="Where to write the private key (public key: KEYFILE.pub)."),
 ) -> None:
     """Create an Ed25519 key pair for signing checkpoints (never overwrites an existing key)."""
+    from ledger.integrity import generate_signing_key, key_id, public_key_path
+
     try:
         key = generate_signing_key(key_file)
     except OSError as error:
@@ -99,6 +96,9 @@ def checkpoint(
     ),
 ) -> None:
     """Print a checkpoint of the whole log as JSON (tree size, root hash, time, chunk roots)."""
+    from ledger.adapters.integrity_store import checkpoint_store
+    from ledger.integrity import load_signing_key, write_leaf_manifest
+
     key = load_signing_key(sign) if sign is not None else None
     store = _open_store()
     try:
@@ -125,6 +125,9 @@ def prove(
     public_key: Path = typer.Option(None, "--public-key", help="Require the checkpoint to be signed by this key."),
 ) -> None:
     """Print an inclusion proof (JSON) for the event at POSITION, verified against the root."""
+    from ledger.adapters.integrity_store import prove_store
+    from ledger.integrity import load_public_key, verify_checkpoint_signature
+
     if position < 1:
         raise ValidationError("POSITION must be a positive log position")
     cp = _read_checkpoint(checkpoint_file) if checkpoint_file is not None else None
@@ -164,6 +167,9 @@ def verify(
 ) -> None:
     """Recompute the Merkle tree from the stored events and check every checkpoint and the
     consistency between successive ones. Exit 0: all hold; 1: tampering found; 2: error."""
+    from ledger.adapters.integrity_store import verify_store
+    from ledger.integrity import load_public_key, read_leaf_manifest
+
     checkpoints = [_read_checkpoint(p) for p in checkpoint_files or []]
     key = load_public_key(public_key) if public_key is not None else None
     leaves = read_leaf_manifest(manifest) if manifest is not None else None

@@ -38,7 +38,7 @@ def account_stream_id(account_id: str) -> UUID:
 class LedgerEvent(BaseModel):
     """Envelope shared by every event: where it sits in the log and where it came from."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     class_version: ClassVar[int] = 1
 

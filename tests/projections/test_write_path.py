@@ -59,12 +59,36 @@ class TestFoldOfStoredEvents:
         assert "ObjectWriter" == changes_of_stored(5, topic, state)[1].payload["object_ownership"]
         assert changes_of(event) == changes_of_stored(5, topic, state)
 
+    def test_an_integer_beyond_64_bits_in_a_document_folds_exactly(self, ledger: Any) -> None:
+        """A policy document's 2**70 reaches the fact payload unchanged (no float rounding)."""
+        ledger.create_account("111111111111", "a")
+        document = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {"NumericLessThan": {"s3:max-keys": 2**70 + 1}}}]}
+        ledger.create_policy("111111111111", "Big", document)
+        stored = _stored(ledger)
+        decoded = {e.position: e for e in ledger.events()}
+        assert [changes_of(decoded[p]) for p, _, _ in stored] == [changes_of_stored(*s) for s in stored]
+        versions = [c.payload for p, t, st in stored for c in changes_of_stored(p, t, st) if c.kind == "pver"]
+        assert 2**70 + 1 == versions[0]["document"]["Statement"][0]["Condition"]["NumericLessThan"]["s3:max-keys"]
+
     def test_a_state_the_fast_path_cannot_read_is_validated_and_rejected(self) -> None:
         """Garbage in a stored time is reported by pydantic, never folded silently."""
         state = json.dumps({"occurred_at": 12, "recorded_at": "x", "account_id": "1",
                             "account_name": "a", "root_arn": "r"}).encode()
         with pytest.raises(ValueError, match="validation error"):
             changes_of_stored(1, "ledger.events:AccountCreated", state)
+
+
+class TestRawLogPages:
+    def test_stored_pages_equal_the_recorders_notifications(self, ledger: Any) -> None:
+        """`stored_page` returns what eventsourcing's `select_notifications` does, page by page."""
+        generate(ledger, 700, seed=11)
+        top = ledger.store.max_position()
+        for after, limit, upto in [(0, 100, None), (250, 1000, None), (10, 50, 40), (top, 10, None), (0, 5, 0)]:
+            expected = [(n.id, n.topic, bytes(n.state)) for n in ledger.store.recorder.select_notifications(
+                start=after, limit=limit, stop=upto, inclusive_of_start=False)]
+            assert expected == [(p, t, bytes(s)) for p, t, s in ledger.store.stored_page(after, limit, upto)]
 
 
 CHANGES = st.lists(

@@ -1,0 +1,95 @@
+"""CLI start-up loads only what a command needs: `--help` no storage or engine library, a warm
+`can` no Alembic; a schema behind head is still migrated; deferred logging still logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ledger import Ledger
+
+_PROBE = """
+import sys
+from ledger.cli import main
+sys.argv = ["ledger", *{args!r}]
+try:
+    main()
+except SystemExit:
+    pass
+print("LOADED " + " ".join(sorted(m for m in {watch!r} if m in sys.modules)), file=sys.stderr)
+"""
+_HEAVY = ["sqlalchemy", "alembic", "eventsourcing", "psycopg", "structlog", "ledger.domain.events",
+          "ledger.policy.document", "cryptography"]
+
+
+def _loaded(*args: str) -> list[str]:
+    """Which of the heavy modules a CLI run in a fresh interpreter imported."""
+    out = subprocess.run([sys.executable, "-c", _PROBE.format(args=list(args), watch=_HEAVY)],
+                         capture_output=True, text=True, check=True, timeout=120)
+    line = [x for x in out.stderr.splitlines() if x.startswith("LOADED")][-1]
+    return line.split()[1:]
+
+
+class TestStartUpImports:
+    def test_help_loads_no_storage_engine_or_model_library(self) -> None:
+        """`ledger --help` imports none of SQLAlchemy, Alembic, eventsourcing, pydantic models."""
+        assert [] == _loaded("--help")
+
+    def test_can_on_a_warm_store_does_not_load_alembic(self, tmp_path: Path) -> None:
+        """A store already at the migration head answers `can` without importing Alembic."""
+        url = f"sqlite:///{tmp_path}/warm.db"
+        with Ledger.open(url) as ledger:
+            ledger.create_account("111122223333", "a")
+            ledger.create_user("111122223333", "bob")
+            ledger.can("arn:aws:iam::111122223333:user/bob", "s3:GetObject", "*")
+        loaded = _loaded("--db", url, "can", "arn:aws:iam::111122223333:user/bob", "s3:GetObject", "*")
+        assert "alembic" not in loaded
+        assert "sqlalchemy" in loaded
+
+
+class TestMigrationShortcut:
+    def test_a_schema_behind_head_is_still_migrated(self, tmp_path: Path) -> None:
+        """A read-side schema one revision behind is brought to head when opened."""
+        from alembic import command
+        from alembic.config import Config
+        from sqlalchemy import create_engine, inspect, text
+
+        from projections.sql import _MIGRATIONS, _head_revision
+
+        url = f"sqlite:///{tmp_path}/old.db"
+        with Ledger.open(url) as ledger:
+            ledger.read_side().close()
+        engine = create_engine(url)
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "-1")
+        with engine.connect() as conn:
+            assert [_head_revision()] != conn.execute(text("SELECT version_num FROM pl_alembic_version")).scalars().all()
+        with Ledger.open(url) as ledger:
+            ledger.read_side().close()
+        with engine.connect() as conn:
+            assert [_head_revision()] == conn.execute(text("SELECT version_num FROM pl_alembic_version")).scalars().all()
+            indexes = {i["name"] for i in inspect(conn).get_indexes("pl_facts")}
+        assert "ix_pl_facts_kind_subject_from" not in indexes
+        engine.dispose()
+
+
+class TestDeferredLogging:
+    def test_logging_configured_before_structlog_loads_still_applies(self) -> None:
+        """configure_logging('info') before structlog is imported logs info events on first use."""
+        code = (
+            "import sys\n"
+            "from ledger.adapters.logging import configure_logging, get_logger\n"
+            "configure_logging('info', json_output=True)\n"
+            "assert 'structlog' not in sys.modules\n"
+            "log = get_logger('probe')\n"
+            "log.debug('hidden')\n"
+            "log.info('shown', k=1)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+        lines = [json.loads(x) for x in out.stderr.splitlines() if x.startswith("{")]
+        assert [("shown", 1)] == [(x["event"], x["k"]) for x in lines]
