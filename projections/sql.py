@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -23,24 +22,22 @@ from sqlalchemy import (
     delete,
     event,
     func,
-    insert,
     inspect,
     select,
-    text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ledger.adapters.logging import get_logger
-from ledger.errors import StoreError
 from ledger.timeaxis import FOREVER
+from projections import sql_schema
 from projections.facts import Change, Fact, FactRow, IntervalStream, derive_rows
 from projections.tables import fact_changes, facts, tracking
 
 log = get_logger("projections.sql")
 
 _CHUNK = 400
-_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def make_engine(sqlalchemy_url: str, schema: str | None = None) -> Engine:
@@ -76,21 +73,9 @@ def make_engine(sqlalchemy_url: str, schema: str | None = None) -> Engine:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the read-side schema to Alembic head (idempotent; safe on a fresh file or schema)."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    try:
-        with engine.begin() as conn:
-            if engine.dialect.name == "postgresql":
-                # Serialise concurrent first opens of the same schema.
-                conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-    except Exception as error:  # noqa: BLE001 - any migration failure is reported as a StoreError
-        raise StoreError(f"cannot migrate read-side schema: {str(error).splitlines()[0][:200]}") from None
+    """Bring the read-side schema to Alembic head, safely under concurrent first use (see
+    `projections.sql_schema`)."""
+    sql_schema.upgrade(engine)
 
 
 def _row_fact(row: Any) -> Fact:
@@ -230,7 +215,13 @@ class SqlUnit:
         result = conn.execute(update(tracking).where(tracking.c.name == self.name)
                               .values(position=tracking.c.position))
         if result.rowcount == 0:
-            conn.execute(insert(tracking).values(name=self.name, position=0))
+            # First use: a rival may be inserting the same row right now. ON CONFLICT DO NOTHING
+            # waits for it (PostgreSQL) instead of failing on the key; the UPDATE then locks it.
+            dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            conn.execute(dialect_insert(tracking).values(name=self.name, position=0)
+                         .on_conflict_do_nothing(index_elements=["name"]))
+            conn.execute(update(tracking).where(tracking.c.name == self.name)
+                         .values(position=tracking.c.position))
         return int(conn.execute(select(tracking.c.position).where(tracking.c.name == self.name)).scalar_one())
 
     def set_position(self, position: int) -> None:
