@@ -176,14 +176,19 @@ def save_checkpoint(store: EventStore, checkpoint: Checkpoint) -> None:
 
     url = store.url
     row = (checkpoint.tree_size, checkpoint.created_at, checkpoint.to_json())
+    # Built from constants only: the schema is restricted by StoreUrl.parse; values are bound.
+    qualified = f'"{url.schema}".{CHECKPOINTS_TABLE}' if url.schema else CHECKPOINTS_TABLE
+    dialect = "sqlite" if url.dialect == "sqlite" else "postgresql"
+    create = _CHECKPOINTS_DDL[dialect].format(table=qualified)
+    mark = "?" if dialect == "sqlite" else "%s"
+    insert = f"INSERT INTO {qualified} (tree_size, created_at, body) VALUES ({mark}, {mark}, {mark})"  # noqa: S608
     try:
         if url.dialect == "sqlite":
             conn = sqlite3.connect(url.sqlite_path or ":memory:", timeout=60, isolation_level=None)
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                conn.execute(_CHECKPOINTS_DDL["sqlite"].format(table=CHECKPOINTS_TABLE))
-                conn.execute(f"INSERT INTO {CHECKPOINTS_TABLE} (tree_size, created_at, body) "  # noqa: S608
-                             "VALUES (?, ?, ?)", row)
+                conn.execute(create)
+                conn.execute(insert, row)
                 conn.execute("COMMIT")
             finally:
                 conn.close()
@@ -191,12 +196,10 @@ def save_checkpoint(store: EventStore, checkpoint: Checkpoint) -> None:
         import psycopg
 
         assert url.pg_params is not None
-        table = f'"{url.schema}".{CHECKPOINTS_TABLE}' if url.schema else CHECKPOINTS_TABLE
         with psycopg.connect(**url.pg_params) as pg:
             pg.execute("SELECT pg_advisory_xact_lock(727275)")  # first use: one CREATE at a time
-            pg.execute(_CHECKPOINTS_DDL["postgresql"].format(table=table))
-            pg.execute(f"INSERT INTO {table} (tree_size, created_at, body) VALUES (%s, %s, %s)",  # noqa: S608
-                       row)
+            pg.execute(create)
+            pg.execute(insert, row)
     except Exception as error:  # noqa: BLE001 - driver errors become one typed store error
         text = (str(error).strip() or type(error).__name__).splitlines()[0][:300]
         raise StoreError(f"cannot save the checkpoint in the store: {text}") from None

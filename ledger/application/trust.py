@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger.adapters.integrity_store import save_checkpoint
 from ledger.adapters.store import EventStore, source_key_digest
-from ledger.adapters.store_snapshot import StoreSnapshot, open_snapshot
+from ledger.adapters.store_snapshot import StoreSnapshot, UndecodableTextError, open_snapshot
 from ledger.errors import IntegrityError, ValidationError
 from ledger.integrity import DEFAULT_CHUNK_SIZE, Checkpoint, CheckpointBuilder, Record, VerificationReport, verify_log
 from projections.digest import ProjectionDigest
@@ -126,10 +126,24 @@ def verify_ledger(
         check = _projection_check(snap, vouching)
         positions = array("q")
         sources = _SourceIds()
-        log = verify_log(_fed(snap.records(), check, sources, positions), every, public_key,
-                         leaf_manifest=leaf_manifest)
-        projection = _finish(snap, check, vouching, positions, sources)
+        try:
+            log = verify_log(_fed(snap.records(), check, sources, positions), every, public_key,
+                             leaf_manifest=leaf_manifest)
+            projection = _finish(snap, check, vouching, positions, sources)
+        except UndecodableTextError as error:
+            return _undecodable(store, every, len(given), len(stored), warnings, error)
     return LedgerVerification(log, projection, len(given), len(stored), tuple(warnings))
+
+
+def _undecodable(store: EventStore, every: list[Checkpoint], given: int, stored: int, warnings: list[str],
+                 error: UndecodableTextError) -> LedgerVerification:
+    """A projection table that is not even text: the log is verified on its own, the projection
+    reported as tampered."""
+    from ledger.adapters.integrity_store import verify_store
+
+    finding = Divergence("facts", f"the projection's tables cannot be read: {error.message}", None)
+    projection = ProjectionCheck(0, ()).report([finding])
+    return LedgerVerification(verify_store(store, every), projection, given, stored, tuple(warnings))
 
 
 def _quick_checkpoint(checkpoints: Sequence[Checkpoint]) -> Checkpoint | None:

@@ -223,3 +223,18 @@ class TestCheckpointVouchesForTheProjection:
         assert (True, False, "quick") == (report.log.ok, report.projection.ok, report.projection.mode)
         first = report.projection.first
         assert first is not None and first.kind == "member"
+
+
+class TestUnreadableProjection:
+    """Bytes that are not UTF-8, planted in a projection table (SQLite stores whatever it is
+    given), are a finding of tampering, not a crash."""
+
+    def test_invalid_utf8_in_a_fact_is_reported_as_tampering(self, tmp_path: Path) -> None:
+        """verify exits 1 and says the projection's tables cannot be read; the log still verifies."""
+        url = f"sqlite:///{tmp_path}/bad.db"
+        story(url)
+        with raw(url) as db:
+            db.execute("UPDATE {facts} SET payload = CAST(X'7B22C3' AS TEXT) WHERE kind = 'member'")
+        result = run_cli("--db", url, "verify")
+        assert 1 == result.code, result.out + result.err
+        assert "log ok" in result.out and "cannot be read" in result.out
