@@ -90,29 +90,58 @@ def _fresh(backend: str, folder: Path) -> tuple[str, Callable[[], None]]:
     return f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}schema={schema}", drop
 
 
+def _bookkeeping_attacks() -> dict[str, tuple[Callable[[str], None], str]]:
+    """The §5 attacks: (set up and tamper with the store at a URL, the table verify must name)."""
+    from ledger.application.facade import Ledger
+    from ledger.application.importing.runner import import_cloudtrail
+    from tests.trust import test_tamper_projection as suite
+    from tests.trust._support import raw
+
+    def source_ids(url: str) -> None:
+        with Ledger.open(url) as ledger:
+            import_cloudtrail(ledger, [suite.TRAIL])
+        with raw(url) as db:
+            db.execute("DELETE FROM {source_keys}")
+
+    def tracking_forward(url: str) -> None:
+        suite.story(url)
+        with raw(url) as db:
+            db.execute("UPDATE {tracking} SET position = position + 5")
+
+    return {"delete the source ids": (source_ids, "source_ids"),
+            "move the tracked position forward": (tracking_forward, "tracking")}
+
+
 def projection_tamper_campaign(folder: Path) -> dict[str, Any]:
-    """Every projection attack of the tamper suite on each backend: detected = verify not ok;
-    located = its first divergence is in the attacked table, kind and key."""
+    """Every projection attack of the tamper suite, and the source-id and tracking attacks, on
+    each backend: detected = verify not ok; located = its first divergence is in the attacked
+    table (and fact kind, with the key and the events named)."""
     from tests.trust import test_tamper_projection as suite
     from tests.trust._support import raw
 
     tried = detected = located = 0
     for backend in _backends():
+        cases: list[tuple[Callable[[str], None], str, str | None]] = []
         for attack in suite.ATTACKS.values():
-            url, drop = _fresh(backend, folder)
-            try:
+            def tamper(url: str, attack: Any = attack) -> None:
                 suite.story(url)
                 with raw(url) as db:
                     attack.tamper(db)
+            cases.append((tamper, attack.table, attack.kind))
+        cases += [(tamper, table, None) for tamper, table in _bookkeeping_attacks().values()]
+        for tamper, table, kind in cases:
+            url, drop = _fresh(backend, folder)
+            try:
+                tamper(url)
                 report = suite.verify(url)
                 first = report.projection.first
                 tried += 1
                 detected += not report.ok
-                located += first is not None and (first.table, first.kind) == (attack.table, attack.kind)
+                located += first is not None and first.table == table and kind in (None, first.kind)
             finally:
                 drop()
-    return {"campaign": "projection tamper (interval, deny, grant, payload)", "tried": tried,
-            "findings": tried - detected, "detail": f"{detected}/{tried} detected, {located}/{tried} located at the fact"}
+    return {"campaign": "projection tamper (interval, deny, grant, payload, source ids, tracking)", "tried": tried,
+            "findings": tried - detected, "detail": f"{detected}/{tried} detected, {located}/{tried} located"}
 
 
 def first_use_campaign(folder: Path, rounds: int, processes: int = 16) -> dict[str, Any]:

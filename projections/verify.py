@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -73,36 +74,56 @@ class ProjectionReport:
 
 def _fact_hash(key: bytes, row: Sequence[Any]) -> int:
     # Keyed per run: nobody editing the tables can aim at a collision of a key they never see.
-    return int.from_bytes(hashlib.blake2b(repr(tuple(row)).encode("utf-8", "surrogatepass"),
-                                          digest_size=16, key=key).digest(), "big")
+    # marshal format 2 (no back-references, so equal rows give equal bytes) is a typed,
+    # length-prefixed and so unambiguous encoding of str/int/None tuples; never persisted.
+    data = marshal.dumps(row if type(row) is tuple else tuple(row), 2)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=16, key=key).digest(), "big")
 
 
 @dataclass
 class _Facts:
-    """Expected intervals, streamed from change rows in log order, as keyed multiset digests."""
+    """Expected intervals, streamed from change rows in log order, as one keyed multiset digest.
+
+    A key made unordered by a late event (`IntervalStream.unordered`) is re-derived from all its
+    changes at the end; the rows it emitted before are found again by replaying its changes in
+    log order, and taken back out of the digest."""
 
     key: bytes = field(default_factory=lambda: os.urandom(32))
     stream: IntervalStream = field(default_factory=IntervalStream)
-    by_kind: dict[str, int] = field(default_factory=dict)
-    by_key: dict[str, int] = field(default_factory=dict)
-    unordered_kind: dict[str, str] = field(default_factory=dict)
+    total: int = 0
 
     def add(self, change: Change, payload: str) -> None:
         row = self.stream.add(change, payload)
         if row is not None:
-            h = _fact_hash(self.key, row)
-            self.by_kind[row[1]] = (self.by_kind.get(row[1], 0) + h) % _MOD
-            self.by_key[row[0]] = (self.by_key.get(row[0], 0) + h) % _MOD
-        elif change.key in self.stream.unordered and change.key not in self.unordered_kind:
-            self.unordered_kind[change.key] = change.kind
+            self.total += _fact_hash(self.key, row)
 
-    def rows(self, rederived: Iterable[FactRow]) -> None:
-        """Close the stream: keys made unordered by a late event count as `rederived` says."""
-        for key, kind in self.unordered_kind.items():
-            self.by_kind[kind] = (self.by_kind.get(kind, 0) - self.by_key.get(key, 0)) % _MOD
-        for row in [*self.stream.open_rows(), *rederived]:
-            h = _fact_hash(self.key, row)
-            self.by_kind[row[1]] = (self.by_kind.get(row[1], 0) + h) % _MOD
+    def digest(self, changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> int:
+        """The digest of every expected interval (closes the stream)."""
+        total = self.total + sum(_fact_hash(self.key, row) for row in self.stream.open_rows())
+        unordered = sorted(self.stream.unordered)
+        if unordered:
+            changes = list(changes_of_keys(unordered))
+            by_key: dict[str, list[ChangeRow]] = {}
+            for row in changes:
+                by_key.setdefault(row[0], []).append(row)
+            for key, rows in by_key.items():
+                total -= sum(_fact_hash(self.key, row) for row in _emitted_before_disorder(key, rows))
+            rederived = derive_rows((Change(*r[:9]), r[9]) for r in changes)
+            total += sum(_fact_hash(self.key, row) for row in rederived)
+        return total % _MOD
+
+
+def _emitted_before_disorder(key: str, rows: list[ChangeRow]) -> list[FactRow]:
+    """The intervals a stream in log order emits for `key` before a change arrives out of order."""
+    stream = IntervalStream()
+    out: list[FactRow] = []
+    for row in sorted(rows, key=lambda r: (r[6], r[7])):
+        emitted = stream.add(Change(*row[:9]), row[9])
+        if key in stream.unordered:
+            break
+        if emitted is not None:
+            out.append(emitted)
+    return out
 
 
 class ProjectionCheck:
@@ -195,9 +216,10 @@ class ProjectionCheck:
             self._find(Divergence("changes", why, position, row[1], row[0], None, row, (position,)))
 
     def finish(self, stored_facts: Iterable[FactRow],
-               changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> list[str]:
+               changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> bool:
         """After the last record: leftover stored rows, the tracked position, and the intervals
-        (as per-kind digests). Returns the fact kinds whose stored intervals differ."""
+        (one keyed digest each side). True when the stored intervals differ (`locate_facts`
+        then says where, kind by kind)."""
         while self._next is not None:
             row = self._next
             where = "beyond the tracked position" if row[6] > self.tracked else "where the log has no event"
@@ -208,16 +230,10 @@ class ProjectionCheck:
             self._find(Divergence("tracking", f"the projection claims to have folded the log up to position "
                                   f"{self.tracked}, but the log ends at {self.last_position}: events recorded "
                                   "next would be skipped", self.last_position + 1))
-        unordered = sorted(self.facts.unordered_kind)
-        rederived = derive_rows((Change(*r[:9]), r[9]) for r in changes_of_keys(unordered)) if unordered else []
-        self.facts.rows(rederived)
-        stored_by_kind: dict[str, int] = {}
+        expected = self.facts.digest(changes_of_keys)
         key = self.facts.key
-        for fact in stored_facts:
-            stored_by_kind[fact[1]] = (stored_by_kind.get(fact[1], 0) + _fact_hash(key, fact)) % _MOD
-        expected = self.facts.by_kind
-        return sorted(k for k in set(expected) | set(stored_by_kind)
-                      if expected.get(k, 0) != stored_by_kind.get(k, 0))
+        stored = sum(_fact_hash(key, fact) for fact in stored_facts) % _MOD
+        return expected != stored
 
     def report(self, located: Iterable[Divergence] = ()) -> ProjectionReport:
         found = sorted([*self.found, *located], key=Divergence.sort_key)

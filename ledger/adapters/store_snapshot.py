@@ -65,6 +65,7 @@ def _statements(dialect: str, schema: str | None) -> dict[str, str]:
         "changes_of_keys": f"SELECT {_CHANGE_COLUMNS} FROM {changes} "  # noqa: S608
                            "WHERE fact_key IN ({marks})",
         "facts": f"SELECT {_FACT_COLUMNS} FROM {table(facts.name)}",  # noqa: S608
+        "kinds": f"SELECT kind FROM {table(facts.name)} UNION SELECT kind FROM {changes}",  # noqa: S608
         "facts_of_kind": f"SELECT {_FACT_COLUMNS} FROM {table(facts.name)} WHERE kind = {mark}",  # noqa: S608
         "mark": mark,
     }
@@ -166,6 +167,10 @@ class StoreSnapshot:
             yield from self._stream(self.sql["facts"])
         else:
             yield from self._stream(self.sql["facts_of_kind"], (kind,))
+
+    def fact_kinds(self) -> list[str]:
+        """Every fact kind either projection table holds."""
+        return sorted(str(row[0]) for row in self.conn.execute(self.sql["kinds"]).fetchall())
 
     def changes_of_kind(self, kind: str) -> Iterator[tuple[Any, ...]]:
         yield from self._stream(self.sql["changes_of_kind"], (kind,))

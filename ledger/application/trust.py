@@ -177,9 +177,9 @@ def _finish(snap: StoreSnapshot, check: ProjectionCheck | None, vouching: Checkp
     found = sources.finish(snap.source_key_digests())
     if check is None:
         return ProjectionCheck(0, ()).report(found) if found else _NO_PROJECTION
-    kinds = check.finish(snap.fact_rows(), snap.changes_of_keys)
-    for kind in kinds:
-        found += locate_facts(kind, snap.fact_rows(kind), snap.changes_of_kind(kind))
+    if check.finish(snap.fact_rows(), snap.changes_of_keys):
+        for kind in snap.fact_kinds():
+            found += locate_facts(kind, snap.fact_rows(kind), snap.changes_of_kind(kind))
     if vouching is not None and check.digest is not None:
         found += _against_checkpoint(check.digest, vouching, positions)
     return check.report(found)
