@@ -182,17 +182,24 @@ def verify(
     require_checkpoint: bool = typer.Option(
         False, "--require-checkpoint", help="Exit 1 when no checkpoint vouches for the log."
     ),
+    stored: bool = typer.Option(
+        True, "--stored/--no-stored", help="Also check the checkpoints kept in the store (they are only as "
+        "trustworthy as the store itself, unless --public-key requires signatures)."
+    ),
     json_output: bool = json_option(),
 ) -> None:
     """Recompute the Merkle tree from the stored events and check every checkpoint and the
     consistency between successive ones; check that the projection (the tables every answer is
-    read from) is exactly the fold of the log. Exit 0: all hold; 1: tampering found; 2: error."""
+    read from) is exactly the fold of the log. Exit 0: all hold; 1: tampering found; 2: error.
+
+    A checkpoint vouches for what it covers only if it was kept where the store's editors cannot
+    reach it (a file out of band, or signed by a key they do not hold)."""
     checkpoints = [read_checkpoint(p) for p in checkpoint_files or []]
     key = load_public_key(public_key) if public_key is not None else None
     leaves = read_leaf_manifest(manifest) if manifest is not None else None
     store = open_store()
     try:
-        result = verify_ledger(store, checkpoints, key, leaf_manifest=leaves, quick=quick)
+        result = verify_ledger(store, checkpoints, key, leaf_manifest=leaves, quick=quick, use_stored=stored)
     finally:
         store.close()
     unvouched = not result.vouched

@@ -93,3 +93,4 @@ class TestVerifySaysWhatIsVouchedFor:
         kept = run_cli("--db", story_url, "verify", "--require-checkpoint")
         assert (0, False) == (kept.code, "nothing is vouched for" in kept.out)
         assert "1 kept in the store" in kept.out
+        assert 1 == run_cli("--db", story_url, "verify", "--require-checkpoint", "--no-stored").code
