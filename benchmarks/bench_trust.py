@@ -186,14 +186,19 @@ def verify_throughput(folder: Path, events: int) -> dict[str, Any]:
 
 def run(quick: bool = False) -> list[dict[str, Any]]:
     """Run every campaign (small ones with `quick`); one dict per table row."""
+    from benchmarks.bench_verify import first_use_campaign, projection_tamper_campaign, verify_at_scale
+
     configure_logging("error")
     folder = Path(tempfile.mkdtemp(prefix="trust-"))
     rows = [
         tamper_campaign(folder),
+        projection_tamper_campaign(folder),
         concurrency_campaign(folder, 1 if quick else 3),
+        first_use_campaign(folder, 1 if quick else 5),
         crash_campaign(folder, 1 if quick else 3),
         *fuzz_campaign(0.1 if quick else 1.0),
         verify_throughput(folder, 100_000 if quick else 1_000_000),
+        verify_at_scale(f"sqlite:///{folder}/scale.db", 100_000 if quick else 1_000_000),
     ]
     return rows
 

@@ -86,6 +86,12 @@ class StoreError(LedgerError):
     code = "StoreError"
 
 
+class StoreNotFoundError(StoreError):
+    """A command that only reads was pointed at a place where no ledger exists."""
+
+    code = "NoSuchStore"
+
+
 class ImportFormatError(ValidationError):
     """An import file (CloudTrail, snapshot) is malformed or truncated."""
 

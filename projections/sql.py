@@ -6,13 +6,10 @@ The only projections module that touches SQLAlchemy besides `tables`; schema com
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -21,16 +18,15 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
-    insert,
     select,
-    text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from ledger.adapters.logging import get_logger
-from ledger.errors import StoreError
 from ledger.timeaxis import FOREVER
+from projections import sql_schema
 from projections.facts import Change, Fact, IntervalStream, derive_rows
 from projections.sql_bulk import Writer, change_row, load, secondary_indexes
 from projections.sql_read import job_queue_spans
@@ -39,9 +35,6 @@ from projections.tables import fact_changes, facts, tracking
 log = get_logger("projections.sql")
 
 _CHUNK = 400
-_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-_REVISION = re.compile(r'^revision = "([^"]+)"', re.M)
-_DOWN_REVISION = re.compile(r'^down_revision = "([^"]+)"', re.M)
 
 
 def make_engine(sqlalchemy_url: str, schema: str | None = None) -> Engine:
@@ -76,51 +69,10 @@ def make_engine(sqlalchemy_url: str, schema: str | None = None) -> Engine:
     return engine
 
 
-@cache
-def _head_revision() -> str | None:
-    """The one head of the migration scripts, read from their `revision` / `down_revision`
-    lines (None if there is not exactly one: Alembic then decides)."""
-    revisions, parents = set(), set()
-    for script in (_MIGRATIONS / "versions").glob("*.py"):
-        source = script.read_text(encoding="utf-8")
-        revisions.update(_REVISION.findall(source))
-        parents.update(_DOWN_REVISION.findall(source))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
-def _at_head(engine: Engine) -> bool:
-    """The schema's stored revision is already the head: nothing to migrate, so a warm start
-    need not load Alembic at all. Any doubt (no version table yet, several rows) says no."""
-    head = _head_revision()
-    if head is None:
-        return False
-    try:
-        with engine.connect() as conn:
-            stored = conn.execute(text("SELECT version_num FROM pl_alembic_version")).scalars().all()
-    except Exception:  # noqa: BLE001 - a missing version table just means "migrate"
-        return False
-    return stored == [head]
-
-
 def upgrade(engine: Engine) -> None:
-    """Bring the read-side schema to Alembic head (idempotent; safe on a fresh file or schema)."""
-    if _at_head(engine):
-        return
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    try:
-        with engine.begin() as conn:
-            if engine.dialect.name == "postgresql":
-                # Serialise concurrent first opens of the same schema.
-                conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
-            config.attributes["connection"] = conn
-            command.upgrade(config, "head")
-    except Exception as error:  # noqa: BLE001 - any migration failure is reported as a StoreError
-        raise StoreError(f"cannot migrate read-side schema: {str(error).splitlines()[0][:200]}") from None
+    """Bring the read-side schema to Alembic head, safely under concurrent first use (see
+    `projections.sql_schema`)."""
+    sql_schema.upgrade(engine)
 
 
 def _row_fact(row: Any) -> Fact:
@@ -190,7 +142,13 @@ class SqlUnit:
         result = conn.execute(update(tracking).where(tracking.c.name == self.name)
                               .values(position=tracking.c.position))
         if result.rowcount == 0:
-            conn.execute(insert(tracking).values(name=self.name, position=0))
+            # First use: a rival may be inserting the same row right now. ON CONFLICT DO NOTHING
+            # waits for it (PostgreSQL) instead of failing on the key; the UPDATE then locks it.
+            dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            conn.execute(dialect_insert(tracking).values(name=self.name, position=0)
+                         .on_conflict_do_nothing(index_elements=["name"]))
+            conn.execute(update(tracking).where(tracking.c.name == self.name)
+                         .values(position=tracking.c.position))
         return int(conn.execute(select(tracking.c.position).where(tracking.c.name == self.name)).scalar_one())
 
     def set_position(self, position: int) -> None:

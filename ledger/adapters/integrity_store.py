@@ -24,6 +24,7 @@ __all__ = [
     "checkpoint_store",
     "iter_store_records",
     "prove_store",
+    "save_checkpoint",
     "store_log_tree",
     "verify_store",
 ]
@@ -157,3 +158,48 @@ def prove_store(
         )
     expected = proof.root_hash if checkpoint is None else checkpoint.root_hash
     return proof, proof.verify(expected)
+
+
+_CHECKPOINTS_DDL = {
+    "sqlite": "CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+              "tree_size INTEGER NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL)",
+    "postgresql": "CREATE TABLE IF NOT EXISTS {table} (id BIGSERIAL PRIMARY KEY, "
+                  "tree_size BIGINT NOT NULL, created_at TEXT NOT NULL, body TEXT NOT NULL)",
+}
+
+
+def save_checkpoint(store: EventStore, checkpoint: Checkpoint) -> None:
+    """Keep `checkpoint` in the store (its own table, created on first use): `verify` and
+    `--prove` then find it. A stored checkpoint is only as trustworthy as the store, unless it
+    is signed by a key the verifier holds; keep a copy out of band."""
+    from ledger.adapters.store_snapshot import CHECKPOINTS_TABLE
+
+    url = store.url
+    row = (checkpoint.tree_size, checkpoint.created_at, checkpoint.to_json())
+    # Built from constants only: the schema is restricted by StoreUrl.parse; values are bound.
+    qualified = f'"{url.schema}".{CHECKPOINTS_TABLE}' if url.schema else CHECKPOINTS_TABLE
+    dialect = "sqlite" if url.dialect == "sqlite" else "postgresql"
+    create = _CHECKPOINTS_DDL[dialect].format(table=qualified)
+    mark = "?" if dialect == "sqlite" else "%s"
+    insert = f"INSERT INTO {qualified} (tree_size, created_at, body) VALUES ({mark}, {mark}, {mark})"  # noqa: S608
+    try:
+        if url.dialect == "sqlite":
+            conn = sqlite3.connect(url.sqlite_path or ":memory:", timeout=60, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(create)
+                conn.execute(insert, row)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+            return
+        import psycopg
+
+        assert url.pg_params is not None
+        with psycopg.connect(**url.pg_params) as pg:
+            pg.execute("SELECT pg_advisory_xact_lock(727275)")  # first use: one CREATE at a time
+            pg.execute(create)
+            pg.execute(insert, row)
+    except Exception as error:  # noqa: BLE001 - driver errors become one typed store error
+        text = (str(error).strip() or type(error).__name__).splitlines()[0][:300]
+        raise StoreError(f"cannot save the checkpoint in the store: {text}") from None

@@ -245,13 +245,22 @@ class EventCodec:
 class EventStore:
     """The append-only event log. Positions are the recorder's notification ids."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, create: bool = True) -> None:
+        """Open the store at `url`; with `create=False` (readers), refuse one that does not
+        exist (`StoreNotFoundError`, naming the place) instead of creating an empty ledger."""
+        from ledger.adapters.store_open import first_use_lock, require_store
+
         self.url = StoreUrl.parse(url)
         self.codec = EventCodec()
+        if not create:
+            require_store(self.url, EVENTS_TABLE)
         for attempt in range(_OPEN_ATTEMPTS):
             try:
-                self.recorder = self._make_recorder()
-                self.recorder.create_table()
+                # The lock also makes a PostgreSQL server say why it refuses a connection
+                # (e.g. a missing database) before eventsourcing's pool would just time out.
+                with first_use_lock(self.url, EVENTS_TABLE):
+                    self.recorder = self._make_recorder()
+                    self.recorder.create_table()
                 break
             except StoreError:
                 raise

@@ -97,6 +97,28 @@ ARCHIVE_READERS = {
 }
 
 
+CAST: dict[str, Any] = {
+    "accounts": [
+        {"id": MEDIA, "name": "media-production", "role": "runs the MediaConvert jobs; its administrator grants"},
+        {"id": ARCHIVE, "name": "media-archive", "role": f"owns the output bucket {OUTPUT_BUCKET}"},
+    ],
+    "people": [
+        {"name": "admin", "arn": ADMIN_ARN, "who": "the media account's administrator: grants and revokes"},
+        {"name": "alice", "arn": f"arn:aws:iam::{MEDIA}:user/alice",
+         "who": "video editor in the group video-editors; runs a job"},
+        {"name": "bob", "arn": f"arn:aws:iam::{MEDIA}:user/bob",
+         "who": "video editor in the group video-editors, until admin removes him"},
+        {"name": "librarian", "arn": f"arn:aws:iam::{ARCHIVE}:user/librarian",
+         "who": "the archive's reader: may read the outputs, not write them"},
+        {"name": "MediaConvertRole", "arn": ROLE_ARN,
+         "who": "the service role MediaConvert assumes to write the outputs into the archive"},
+    ],
+    "plot": ("on 2024-02-26 admin lets video-editors submit jobs; on 2024-03-01 alice's job writes two "
+             "outputs into the archive's bucket; on 2024-03-15 admin removes bob from the group; on "
+             "2024-03-18 the archive takes ownership of every object (BucketOwnerEnforced)."),
+}
+
+
 def _observed(
     principal: str, action: str, allowed: bool, error: str | None, at: str, event_id: str
 ) -> ev.AccessObserved:
@@ -300,40 +322,29 @@ def _could_vs_did(ledger: Ledger) -> list[dict[str, Any]]:
 
 def _past_decision_and_proof(ledger: Ledger, facts: StoryFacts) -> dict[str, Any]:
     """bob's past CreateJob decision, inclusion proofs of the events it rests on, and the whole
-    log verified against a fresh checkpoint."""
-    from ledger.adapters.integrity_store import checkpoint_store, prove_store, verify_store
+    log and projection verified against a fresh checkpoint."""
+    from ledger.application.trust import checkpoint_ledger, verify_ledger
 
-    used = ledger.can(facts.bob_arn, "mediaconvert:CreateJob", "*", at=facts.while_granted).to_dict()
-    checkpoint, _ = checkpoint_store(ledger.store)
-    proofs = []
-    for statement in used["MatchedStatements"]:
-        origin = statement.get("Origin") or {}
-        for position in sorted(
-            {
-                p
-                for p in (
-                    origin.get("position"),
-                    (origin.get("document") or {}).get("position"),
-                    (origin.get("membership") or {}).get("position"),
-                )
-                if p
-            }
-        ):
-            proof, verified = prove_store(ledger.store, position, checkpoint)
-            proofs.append(
-                {
-                    "position": position,
-                    "leaf_index": proof.index,
-                    "tree_size": proof.tree_size,
-                    "audit_path_length": len(proof.path),
-                    "verifies": verified,
-                }
-            )
-    report = verify_store(ledger.store, [checkpoint])
+    decision = ledger.can(facts.bob_arn, "mediaconvert:CreateJob", "*", at=facts.while_granted)
+    checkpoint, _ = checkpoint_ledger(ledger.store, save=False)
+    proven = ledger.prove_decision(decision, checkpoint)
+    proofs = [
+        {
+            "position": p["position"],
+            "leaf_index": p.get("leaf_index"),
+            "tree_size": p.get("tree_size"),
+            "audit_path_length": len(p.get("path", [])),
+            "verifies": p["verified"],
+        }
+        for p in proven["proofs"]
+    ]
+    report = verify_ledger(ledger.store, [checkpoint], use_stored=False)
     return {
-        "decision": used,
+        "decision": decision.to_dict(),
         "checkpoint": {"tree_size": checkpoint.tree_size, "root_hash": checkpoint.root_hash},
         "inclusion_proofs": proofs,
-        "log_verified": report.ok,
-        "verify_reason": report.reason,
+        "log_verified": report.log.ok,
+        "verify_reason": report.log.reason,
+        "projection_verified": report.projection.ok,
+        "projection_reason": report.projection.reason,
     }

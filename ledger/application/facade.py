@@ -375,3 +375,18 @@ class Ledger(PolicyCommands, AuditQueries):
             if wanted.intersection(event.entity_refs()):
                 matched.append(event)
         return matched
+
+    def prove_decision(self, answer: Any, checkpoint: Any = None) -> dict[str, Any]:
+        """Inclusion proofs of every event an answer cites (a `can` decision or a `who_can`
+        result: each matched statement's origin, memberships included), against `checkpoint`
+        (a `ledger.integrity.Checkpoint`; default the newest kept in the store, else the
+        current log, which vouches for nothing on its own). JSON-ready."""
+        from ledger.application.proofs import prove_answer
+        from ledger.application.trust import stored_checkpoints
+
+        source = "given"
+        if checkpoint is None:
+            source = "store"
+            kept = stored_checkpoints(self.store) if self.store.url.sqlite_path != ":memory:" else []
+            checkpoint = max(kept, key=lambda cp: cp.tree_size, default=None)
+        return prove_answer(self.store, answer.to_dict(), checkpoint, source)

@@ -1,37 +1,39 @@
 """Audit commands: can, who-can, what-can, timeline, diff, owner, lineage, rebuild, project, bench.
 
-Each prints a rich table (or `--json`); failures become one line and exit code 2.
+Each prints tables a person can read (or `--json`); failures become one line and exit code 2.
 """
 
 from __future__ import annotations
 
-import html
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
+from ledger.cli.app import command, console, emit_json, fail_with, json_option, open_ledger, wants_json
+from ledger.cli.render import styled, table
 from ledger.errors import LedgerError, ValidationError
 from ledger.timeaxis import parse_iso, to_us
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # start-up: the application and the read side load when a command runs
     from ledger.application.facade import Ledger
-    from projections.results import FactChange, LineageResult, TimelineResult
-
-if TYPE_CHECKING:
     from projections.assemble import AuditDecision
-
-bench_app = typer.Typer(help="Synthetic histories and benchmarks.", no_args_is_help=True)
-app.add_typer(bench_app, name="bench")
+    from projections.results import FactChange, LineageResult
 
 AT = typer.Option(None, "--at", help="Valid time: ISO-8601, or @POSITION (that event's occurred_at).")
 KNOWN = typer.Option(None, "--known-at", help="@POSITION: only what the ledger had recorded by then.")
-JSON = typer.Option(False, "--json", help="Machine-readable JSON output.")
+JSON = json_option()
+PROVE = typer.Option(False, "--prove", help="Attach an inclusion proof of every event the answer cites.")
+CHECKPOINT = typer.Option(None, "--checkpoint", help="Prove against this checkpoint file "
+                          "(default: the newest kept in the store).")
+OWNER = typer.Option(None, "--resource-owner", help="ACCOUNT (or arn:aws:iam::ACCOUNT:root) owning a bucket the "
+                     "ledger never recorded (AWS's ResourceOwner); default: the caller's account.")
+EXIT_ALLOWED, EXIT_DENIED, EXIT_UNKNOWN_POLICY = 0, 1, 3
+EXIT_TAMPERED = 1
 
 
 def _exit(code: int) -> None:
@@ -40,24 +42,17 @@ def _exit(code: int) -> None:
     raise SystemExit(code)
 
 
-def _fail(error: LedgerError) -> None:
-    try:
-        fail(f"{error.code}: {error.message}")
-    except typer.Exit as done:
-        _exit(done.exit_code)
-
-
 @contextmanager
 def _ledger() -> Iterator[Ledger]:
     try:
         ledger = open_ledger()
     except LedgerError as error:
-        _fail(error)
+        fail_with(error)
         raise
     try:
         yield ledger
     except LedgerError as error:
-        _fail(error)
+        fail_with(error)
     finally:
         ledger.close()
 
@@ -97,9 +92,70 @@ def _cause(c: FactChange) -> str:
     return f"@{c.position} {c.event_type}"
 
 
-EXIT_ALLOWED, EXIT_DENIED, EXIT_UNKNOWN_POLICY = 0, 1, 3
-OWNER = typer.Option(None, "--resource-owner", help="ACCOUNT (or arn:aws:iam::ACCOUNT:root) owning a bucket the "
-                     "ledger never recorded (AWS's ResourceOwner); default: the caller's account.")
+def _proofs(ledger: Ledger, answer: Any, checkpoint_file: Path | None) -> dict[str, Any]:
+    from ledger.cli.integrity import read_checkpoint
+
+    checkpoint = read_checkpoint(checkpoint_file) if checkpoint_file is not None else None
+    return ledger.prove_decision(answer, checkpoint)
+
+
+def _print_proofs(proofs: dict[str, Any]) -> None:
+    cp = proofs["checkpoint"]
+    if cp:
+        kept = "kept in the store" if cp["source"] == "store" else "given"
+        against = f"checkpoint of {cp['tree_size']} events ({kept}, {cp['created_at']}), root {cp['root_hash']}"
+    else:
+        against = f"the current log, root {proofs['root_hash']}"
+    console.print(f"inclusion proofs against {against}:", soft_wrap=True)
+    for proof in proofs["proofs"]:
+        state = "verifies" if proof["verified"] else f"DOES NOT VERIFY ({proof.get('reason', 'tampered')})"
+        hashes = len(proof.get("path", []))
+        console.print(f"  event #{proof['position']}: {hashes} hashes, {state}", soft_wrap=True)
+    if proofs["note"]:
+        console.print(styled(f"note: {proofs['note']}", "yellow"), soft_wrap=True)
+
+
+def _prove_and_show(ledger: Ledger, answer: Any, payload: dict[str, Any] | None, checkpoint: Path | None) -> bool:
+    """Attach proofs to the JSON `payload` (key "Proofs") or print them; whether all verify."""
+    proofs = _proofs(ledger, answer, checkpoint)
+    if payload is not None:
+        payload["Proofs"] = proofs
+    else:
+        _print_proofs(proofs)
+    return bool(proofs["verified"])
+
+
+@command("can", read_only=True)
+def can_cmd(
+    principal: str = typer.Argument(..., help="The caller's ARN (user, role, assumed-role session, root)."),
+    action: str = typer.Argument(..., help="service:Action, e.g. s3:PutObject."),
+    resources: list[str] = typer.Argument(..., metavar="RESOURCE...", help="One or more resource ARNs "
+                                          "(AWS's ResourceArns), or * for actions without resource types."),
+    at: str = AT, known_at: str = KNOWN,
+    context: list[str] = typer.Option(None, "--context", help="KEY=VALUE (repeatable)."),
+    resource_owner: str = OWNER, prove: bool = PROVE, checkpoint: Path = CHECKPOINT,
+    json_output: bool = JSON,
+) -> None:
+    """Could PRINCIPAL perform ACTION on RESOURCE... (every one of them) at a time?
+
+    Exit 0 allowed, 1 denied (or a proof failed), 2 error, 3 the answer rests on a policy the
+    ledger never saw ("allowed, unless it denies" or "denied, unless it allows")."""
+    proven = True
+    with _ledger() as ledger:
+        target: str | list[str] = resources[0] if len(resources) == 1 else resources
+        decision = ledger.can(principal, action, target, _context(context), at, known_at,
+                              resource_owner=resource_owner)
+        if wants_json(json_output):
+            payload = decision.to_dict()
+            if prove:
+                proven = _prove_and_show(ledger, decision, payload, checkpoint)
+            emit_json(payload)
+        else:
+            warned = [note for one in resources for note in _warn(action, one)]
+            _print_decision(decision, principal, action, resources, warned)
+            if prove:
+                proven = _prove_and_show(ledger, decision, None, checkpoint)
+    _exit(_can_exit(decision) if proven else EXIT_TAMPERED)
 
 
 def _can_exit(decision: AuditDecision) -> int:
@@ -108,181 +164,140 @@ def _can_exit(decision: AuditDecision) -> int:
     return EXIT_ALLOWED if decision.allowed else EXIT_DENIED
 
 
-def _explain(decision: AuditDecision, warned: Iterable[str] = ()) -> None:
-    """Missing keys, errors, notes, the cross-account detail and the unknown policies of a decision
-    (notes already printed as warnings are not repeated)."""
-    body = decision.to_dict()
-    for key in decision.decision.missing_context_values:
-        console.print(f"missing context: {key}", highlight=False, markup=False)
-    for side, verdict in (body.get("EvalDecisionDetails") or {}).items():
-        console.print(f"detail: {side} {verdict}", highlight=False, markup=False)
-    shown = set(warned)
-    for text in (*decision.decision.errors, *(n for n in decision.all_notes if n not in shown)):
-        console.print("[yellow]note:[/] ", end="", highlight=False)
-        console.print(text, highlight=False, markup=False)
-    for unknown in decision.unknown_policies:
-        console.print("[yellow]unknown policy:[/] ", end="", highlight=False)
-        console.print(str(unknown.get("policy_arn")), highlight=False, markup=False)
-
-
 def _print_decision(decision: AuditDecision, principal: str, action: str, resources: list[str],
                     warned: Iterable[str] = ()) -> None:
-    colour = "green" if decision.allowed else ("yellow" if decision.unless else "red")
-    verdict = decision.qualification or decision.eval_decision
-    console.print(verdict, style=f"bold {colour}", highlight=False, markup=False)
-    console.print(f"{principal} {action} {' '.join(resources)}  (as of {decision.as_of.get('valid_time')})",
-                  highlight=False, markup=False)
+    colour = "bold green" if decision.allowed else ("bold yellow" if decision.unless else "bold red")
+    head = Text(decision.qualification or decision.eval_decision, style=colour)
+    head.append(f" {principal} {action} {' '.join(resources)}  (as of {decision.as_of.get('valid_time')})")
+    console.print(head, soft_wrap=True)
     if decision.resource_results:
-        per = Table("resource", "decision", "qualification")
-        for one in decision.resource_results:
-            per.add_row(one.decision.eval_resource_name, one.eval_decision, one.qualification or "")
-        console.print(per)
-    table = Table("policy", "type", "stmt", "effect", "put in place by")
-    for m in decision.decision.matched_statements:
-        table.add_row(m.source_policy_id, m.source_policy_type, str(m.sid or m.statement_index), m.effect,
-                      _origin(m.origin))
-    if decision.decision.matched_statements:
-        console.print(table)
+        console.print(table("resource", "decision", "qualification", rows=[
+            (one.decision.eval_resource_name, one.eval_decision, one.qualification or "")
+            for one in decision.resource_results]))
+    matched = decision.decision.matched_statements
+    if matched:
+        console.print(table("policy", "type", "stmt", "effect", "put in place by", rows=[
+            (m.source_policy_id, m.source_policy_type, m.sid or m.statement_index, m.effect, _origin(m.origin))
+            for m in matched]))
     _explain(decision, warned)
 
 
-@app.command("can")
-def can_cmd(
-    principal: str, action: str,
-    resources: list[str] = typer.Argument(..., metavar="RESOURCE...", help="One or more resource ARNs."),
-    at: str = AT, known_at: str = KNOWN,
-    context: list[str] = typer.Option(None, "--context", help="KEY=VALUE (repeatable)."),
-    resource_owner: str = OWNER, json_output: bool = JSON,
-) -> None:
-    """Could PRINCIPAL perform ACTION on RESOURCE... (every one of them) at a time?
-
-    Exit 0 allowed, 1 denied, 2 error, 3 the answer rests on a policy the ledger never saw
-    ("allowed, unless it denies" or "denied, unless it allows")."""
-    with _ledger() as ledger:
-        target: str | list[str] = resources[0] if len(resources) == 1 else resources
-        decision = ledger.can(principal, action, target, _context(context), at, known_at,
-                              resource_owner=resource_owner)
-        if wants_json(json_output):
-            emit_json(decision.to_dict())
-        else:
-            warned = [note for one in resources for note in _warn(action, one)]
-            _print_decision(decision, principal, action, resources, warned)
-    _exit(_can_exit(decision))
+def _explain(decision: AuditDecision, warned: Iterable[str] = ()) -> None:
+    """Missing keys, the cross-account detail, errors, notes and the unknown policies of a decision
+    (notes already printed as warnings are not repeated)."""
+    for key in decision.decision.missing_context_values:
+        console.print(f"missing context: {key}", soft_wrap=True)
+    for side, verdict in (decision.to_dict().get("EvalDecisionDetails") or {}).items():
+        console.print(f"detail: {side} {verdict}", soft_wrap=True)
+    shown = set(warned)
+    for note in [*decision.decision.errors, *(n for n in decision.all_notes if n not in shown)]:
+        console.print(styled(f"note: {note}", "yellow"), soft_wrap=True)
+    for unknown in decision.unknown_policies:
+        console.print(styled(f"unknown policy: {unknown.get('policy_arn')}", "yellow"), soft_wrap=True)
 
 
 def _print_notes(notes: Iterable[str]) -> None:
     for note in notes:
-        console.print("[yellow]note:[/] ", end="", highlight=False)
-        console.print(note, highlight=False, markup=False)
+        console.print(styled(f"note: {note}", "yellow"), soft_wrap=True)
 
 
-@app.command("who-can")
+@command("who-can", read_only=True)
 def who_can_cmd(
-    action: str, resource: str, at: str = AT, known_at: str = KNOWN,
+    action: str = typer.Argument(..., help="service:Action, e.g. s3:PutObject."),
+    resource: str = typer.Argument(..., help="The resource ARN, or * for actions without resource types."),
+    at: str = AT, known_at: str = KNOWN,
     paths: bool = typer.Option(False, "--paths", help="Include role chains and PassRole paths."),
-    max_depth: int = typer.Option(3, "--max-depth"), resource_owner: str = OWNER, json_output: bool = JSON,
+    max_depth: int = typer.Option(3, "--max-depth", help="Longest role-assumption chain to follow (--paths)."),
+    resource_owner: str = OWNER, prove: bool = PROVE, checkpoint: Path = CHECKPOINT,
+    json_output: bool = JSON,
 ) -> None:
     """Every principal allowed ACTION on RESOURCE (conditional ones with the missing keys)."""
+    proven = True
     with _ledger() as ledger:
         result = ledger.who_can(action, resource, at, paths, max_depth, known_at=known_at,
                                 resource_owner=resource_owner)
         if wants_json(json_output):
-            emit_json(result.to_dict())
-            return
-        _warn(action, resource)
-        table = Table("principal", "decision", "path", "missing context",
-                      title=f"who can {action} on {resource} (as of {result.as_of.get('valid_time')})")
-        for p in result.principals:
-            path = " → ".join(f"{s.action} {s.resource}" for s in p.path)
-            if p.delegated:
-                path = f"delegated: {p.reason}"
-            elif p.unknown_policies:
-                path += f" (rests on {', '.join(p.unknown_policies)})"
-            table.add_row(p.principal, p.eval_decision + (" (conditional)" if p.conditional else ""),
-                          path, ", ".join(p.missing_context))
-        console.print(table)
-        _print_notes(result.notes)
+            payload = result.to_dict()
+            if prove:
+                proven = _prove_and_show(ledger, result, payload, checkpoint)
+            emit_json(payload)
+        else:
+            _warn(action, resource)
+            rows = []
+            for p in result.principals:
+                path = " → ".join(f"{s.action} {s.resource}" for s in p.path)
+                if p.delegated:
+                    path = f"delegated: {p.reason}"
+                elif p.unknown_policies:
+                    path += f" (rests on {', '.join(p.unknown_policies)})"
+                rows.append((p.principal, p.eval_decision + (" (conditional)" if p.conditional else ""),
+                             path, ", ".join(p.missing_context)))
+            console.print(table("principal", "decision", "path", "missing context", rows=rows,
+                                title=f"who can {action} on {resource} (as of {result.as_of.get('valid_time')})"))
+            _print_notes(result.notes)
+            if prove:
+                proven = _prove_and_show(ledger, result, None, checkpoint)
+    if not proven:
+        _exit(EXIT_TAMPERED)
 
 
-@app.command("what-can")
-def what_can_cmd(principal: str, at: str = AT, known_at: str = KNOWN, json_output: bool = JSON) -> None:
-    """Actions and resource patterns PRINCIPAL is effectively allowed."""
+@command("what-can", read_only=True)
+def what_can_cmd(
+    principal: str = typer.Argument(..., help="The principal's ARN (user or role)."),
+    at: str = AT, known_at: str = KNOWN, json_output: bool = JSON,
+) -> None:
+    """What PRINCIPAL is effectively allowed (or allowed if conditions hold); what is denied, apart."""
     with _ledger() as ledger:
         result = ledger.what_can(principal, at, known_at)
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
-        table = Table("action", "resource", "effective", "policy", "put in place by",
-                      title=f"what {principal} can do (as of {result.as_of.get('valid_time')})")
+        allowed, denied = [], []
         notes: list[str] = list(result.errors)
         for grant in result.allows:
             for eff in grant.effective or ():
-                label = eff.eval_decision + (" (conditional)" if eff.conditional else "")
-                table.add_row(eff.action, eff.resource, label, grant.policy, _origin(grant.origin))
                 notes += [f"{eff.action} {eff.resource}: {n}" for n in eff.notes]
-        console.print(table)
-        for deny in result.denies:
-            console.print(f"deny: {list(deny.actions)} on {list(deny.resources)} ({deny.policy})",
-                          highlight=False, markup=False)
+                if eff.eval_decision == "allowed":
+                    label = "allowed" + (f" if {', '.join(eff.missing_context)} holds" if eff.conditional else "")
+                    allowed.append((eff.action, eff.resource, label, grant.policy, _origin(grant.origin)))
+                else:
+                    why = ", ".join(f"{m.source_policy_id} [{m.sid or m.statement_index}]" for m in eff.cut_by)
+                    denied.append((eff.action, eff.resource, eff.eval_decision, grant.policy, why))
+        when = result.as_of.get("valid_time")
+        console.print(table("action", "resource", "effective", "policy", "put in place by", rows=allowed,
+                            title=f"what {principal} can do (as of {when})"))
+        if denied:
+            console.print(table("action", "resource", "decision", "allowed by", "denied by", rows=denied,
+                                title="named by an Allow, but denied in the end"))
+        if result.denies:
+            console.print(table("actions", "resources", "policy", "put in place by", title="Deny statements",
+                                rows=[(", ".join(d.actions), ", ".join(d.resources), d.policy, _origin(d.origin))
+                                      for d in result.denies]))
         _print_notes(notes + [f"unknown policy: {u.get('policy_arn')}" for u in result.unknown_policies])
-
-
-def _svg(result: TimelineResult, width: int = 900) -> str:
-    ivs = result.intervals
-    if not ivs:
-        return "<p>no intervals</p>"
-    lo = ivs[0].start_us
-    hi = max(ivs[-1].end_us or ivs[-1].start_us, ivs[-1].start_us) or lo
-    end_us = _to_us(result.end) or hi
-    hi = max(hi, end_us, lo + 1)
-    scale = (width - 20) / (hi - lo)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{60 + 18 * len(ivs)}">']
-    for iv in ivs:
-        x0 = 10 + (iv.start_us - lo) * scale
-        x1 = 10 + ((iv.end_us or hi) - lo) * scale
-        colour = "#2e7d32" if iv.allowed else "#c62828"
-        tip = html.escape(f"{iv.eval_decision} {iv.start} → {iv.end or 'now'}")
-        parts.append(f'<rect x="{x0:.1f}" y="10" width="{max(x1 - x0, 1):.1f}" height="24" fill="{colour}">'
-                     f"<title>{tip}</title></rect>")
-    for i, iv in enumerate(ivs):
-        causes = ", ".join(_cause(c) for c in iv.started_by)
-        text = html.escape(f"{iv.start}  {iv.eval_decision}  {causes}")
-        parts.append(f'<text x="10" y="{54 + 18 * i}" font-family="monospace" font-size="12">{text}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def _to_us(text: str | None) -> int | None:
     return to_us(parse_iso(text)) if text else None
 
 
-def timeline_html(result: TimelineResult) -> str:
-    """A self-contained page (inline SVG, no external assets)."""
-    title = html.escape(f"{result.principal} {result.action} {result.resource}")
-    rows = "".join(
-        f"<tr><td>{html.escape(str(iv.start))}</td><td>{html.escape(str(iv.end or 'now'))}</td>"
-        f"<td>{iv.eval_decision}</td><td>{html.escape(', '.join(_cause(c) for c in iv.started_by))}</td></tr>"
-        for iv in result.intervals)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-            "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}</style>"
-            f"</head><body><h1>Access timeline</h1><p>{title}</p>{_svg(result)}"
-            f"<table><tr><th>from</th><th>to</th><th>decision</th><th>caused by</th></tr>{rows}</table>"
-            "</body></html>")
-
-
-@app.command("timeline")
+@command("timeline", read_only=True)
 def timeline_cmd(
-    principal: str, action: str, resource: str,
-    start: str = typer.Option(None, "--start"), end: str = typer.Option(None, "--end"),
-    known_at: str = KNOWN, html_file: str = typer.Option(None, "--html", help="Write an HTML chart."),
+    principal: str = typer.Argument(..., help="The caller's ARN."),
+    action: str = typer.Argument(..., help="service:Action."),
+    resource: str = typer.Argument(..., help="The resource ARN, or *."),
+    start: str = typer.Option(None, "--start", help="From this valid time (ISO-8601 or @POSITION; "
+                              "default: the first change)."),
+    end: str = typer.Option(None, "--end", help="Up to this valid time (ISO-8601 or @POSITION; default: now)."),
+    known_at: str = KNOWN, html_file: str = typer.Option(None, "--html", help="Write an HTML chart to this file."),
     json_output: bool = JSON,
 ) -> None:
     """Intervals when PRINCIPAL could do ACTION on RESOURCE, each change tied to its event."""
     with _ledger() as ledger:
         result = ledger.timeline(principal, action, resource, start, end, known_at=known_at)
         if html_file:
-            with open(html_file, "w", encoding="utf-8") as fh:
-                fh.write(timeline_html(result))
+            from ledger.cli.timeline_html import write_timeline_html
+
+            write_timeline_html(html_file, result)
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
@@ -291,63 +306,68 @@ def timeline_cmd(
         if ivs:
             lo = ivs[0].start_us
             hi = max(_to_us(result.end) or lo, ivs[-1].start_us) + 1
-            bar = ""
+            bar = Text()
             for iv in ivs:
                 span = ((iv.end_us or hi) - iv.start_us) / (hi - lo)
-                cells = max(1, round(span * width))
-                bar += f"[{'green' if iv.allowed else 'red'}]{'█' * cells}[/]"
+                bar.append("█" * max(1, round(span * width)), style="green" if iv.allowed else "red")
             console.print(bar)
-        table = Table("from", "to", "decision", "caused by", title=f"{principal} {action} {resource}")
-        for iv in ivs:
-            table.add_row(str(iv.start), str(iv.end or "now"), iv.eval_decision,
-                          ", ".join(_cause(c) for c in iv.started_by))
-        console.print(table)
+        console.print(table("from", "to", "decision", "caused by", title=f"{principal} {action} {resource}",
+                            rows=[(iv.start, iv.end or "now", iv.eval_decision,
+                                   ", ".join(_cause(c) for c in iv.started_by)) for iv in ivs]))
 
 
-@app.command("diff")
-def diff_cmd(t1: str, t2: str, known_at: str = KNOWN, json_output: bool = JSON) -> None:
+@command("diff", read_only=True)
+def diff_cmd(
+    t1: str = typer.Argument(..., help="From (ISO-8601 or @POSITION)."),
+    t2: str = typer.Argument(..., help="To (ISO-8601 or @POSITION)."),
+    known_at: str = KNOWN, json_output: bool = JSON,
+) -> None:
     """Effective access gained and lost between T1 and T2, with the causing events."""
     with _ledger() as ledger:
         result = ledger.diff(t1, t2, known_at=known_at)
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
-        table = Table("", "principal", "action", "resource", "caused by", title=f"access {t1} → {t2}")
-        for sign, items in (("+", result.gained), ("-", result.lost)):
-            for item in items:
-                table.add_row(sign, item.principal, item.action, item.resource,
-                              ", ".join(_cause(c) for c in item.caused_by))
-        console.print(table)
+        rows = [(sign, item.principal, item.action, item.resource, ", ".join(_cause(c) for c in item.caused_by))
+                for sign, items in (("+", result.gained), ("-", result.lost)) for item in items]
+        console.print(table("", "principal", "action", "resource", "caused by", rows=rows, title=f"access {t1} → {t2}"))
 
 
-@app.command("owner")
-def owner_cmd(resource: str, at: str = AT, known_at: str = KNOWN, json_output: bool = JSON) -> None:
+@command("owner", read_only=True)
+def owner_cmd(
+    resource: str = typer.Argument(..., help="An S3 object or bucket ARN, or a job ARN."),
+    at: str = AT, known_at: str = KNOWN, json_output: bool = JSON,
+) -> None:
     """Which account owned RESOURCE (at a time), and why."""
     with _ledger() as ledger:
         result = ledger.owner_of(resource, at, known_at)
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
-        console.print(f"[bold]{result.owner_account}[/] owns {resource}: {result.reason}", highlight=False)
+        line = Text(str(result.owner_account), style="bold")
+        line.append(f" owns {resource}: {result.reason}")
+        console.print(line, soft_wrap=True)
         if result.lineage is not None:
             _print_lineage(result.lineage)
 
 
 def _print_lineage(lin: LineageResult) -> None:
-    table = Table("step", "detail", "event")
+    rows: list[tuple[str, str, str]] = []
     if lin.job is not None:
         job = lin.job
-        table.add_row("job", f"{job.arn} (account {job.account})", _origin(job.created))
-        table.add_row("creator", job.creator, "")
-        table.add_row("passed role", job.passed_role, "")
+        rows += [("job", f"{job.arn} (account {job.account})", _origin(job.created)),
+                 ("creator", job.creator, ""), ("passed role", job.passed_role, "")]
     if lin.session is not None:
-        table.add_row("session", lin.session.arn, _origin(lin.session.issued))
-    table.add_row("written", f"{lin.object_arn} by {lin.writer} (acl {lin.acl})", _origin(lin.written))
-    console.print(table)
+        rows.append(("session", lin.session.arn, _origin(lin.session.issued)))
+    rows.append(("written", f"{lin.object_arn} by {lin.writer} (acl {lin.acl})", _origin(lin.written)))
+    console.print(table("step", "detail", "event", rows=rows))
 
 
-@app.command("lineage")
-def lineage_cmd(object_arn: str, at: str = AT, json_output: bool = JSON) -> None:
+@command("lineage", read_only=True)
+def lineage_cmd(
+    object_arn: str = typer.Argument(..., help="The S3 object ARN an output was written to."),
+    at: str = AT, json_output: bool = JSON,
+) -> None:
     """Job → creator → passed role → session → output object → owner account."""
     with _ledger() as ledger:
         result = ledger.lineage(object_arn, at)
@@ -356,72 +376,4 @@ def lineage_cmd(object_arn: str, at: str = AT, json_output: bool = JSON) -> None
             return
         _print_lineage(result)
         if result.owner is not None:
-            console.print(f"owner: [bold]{result.owner.owner_account}[/] ({result.owner.reason})", highlight=False)
-
-
-def _progress_bar(label: str) -> tuple[Any, Callable[[int, int], None]]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console)
-    task = bar.add_task(label, total=None)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    return bar, update
-
-
-@app.command("rebuild")
-def rebuild_cmd(json_output: bool = JSON) -> None:
-    """Drop every projection and rebuild it from the whole log."""
-    with _ledger() as ledger:
-        started = time.perf_counter()
-        if wants_json(json_output):
-            count = ledger.rebuild()
-        else:
-            bar, update = _progress_bar("rebuilding")
-            with bar:
-                count = ledger.rebuild(update)
-        seconds = time.perf_counter() - started
-        if wants_json(json_output):
-            emit_json({"events": count, "seconds": round(seconds, 3)})
-        else:
-            console.print(f"rebuilt from {count} events in {seconds:.2f}s", highlight=False)
-
-
-@app.command("project")
-def project_cmd(
-    follow: bool = typer.Option(False, "--follow", help="Keep projecting new events (worker)."),
-    poll: float = typer.Option(1.0, "--poll", help="Seconds between polls when idle."),
-    json_output: bool = JSON,
-) -> None:
-    """Catch the projections up with the log; with --follow, run as a worker process."""
-    with _ledger() as ledger:
-        if not follow:
-            count = ledger.project()
-            if wants_json(json_output):
-                emit_json({"events": count, "position": ledger.read_side().position()})
-            else:
-                console.print(f"projected {count} events", highlight=False)
-            return
-        from projections.follow import follow as run_follow
-
-        run_follow(ledger.store, ledger.read_side(), poll=poll)
-
-
-@bench_app.command("generate")
-def bench_generate_cmd(
-    events: int = typer.Option(10_000, "--events"), seed: int = typer.Option(1, "--seed"),
-    json_output: bool = JSON,
-) -> None:
-    """Append a synthetic history of about N events (accounts, principals, churn, jobs)."""
-    from ledger.application.generate import generate
-
-    with _ledger() as ledger:
-        started = time.perf_counter()
-        count = generate(ledger, events, seed)
-        seconds = time.perf_counter() - started
-        if wants_json(json_output):
-            emit_json({"events": count, "seconds": round(seconds, 3)})
-        else:
-            console.print(f"generated {count} events in {seconds:.1f}s", highlight=False)
+            console.print(f"owner: {result.owner.owner_account} ({result.owner.reason})", soft_wrap=True)

@@ -1,17 +1,35 @@
-"""Core commands: `demo`, `simulate`, `history`, `log`."""
+"""Core commands: `demo`, `simulate`, `history`, `log`.
+
+`demo` records into a private file and moves it into place whole, so runs started together
+never see each other's half-written story.
+"""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.rule import Rule
 from rich.table import Table
 
-from ledger.cli.app import app, console, emit_json, open_ledger, wants_json
-from ledger.errors import ValidationError
+from ledger.cli.app import command, console, emit_json, json_option, open_ledger, wants_json
+from ledger.cli.render import table
+from ledger.errors import StoreError, ValidationError
+from ledger.timeaxis import MAX_POSITION
+
+_ARN = "arn:aws:"
+
+
+def _short(value: Any) -> str:
+    """An ARN by its resource part ("user/alice"); other values as they are."""
+    text = str(value)
+    if text.startswith(_ARN) and text.count(":") >= 5:
+        return text.split(":", 5)[5] or text
+    return text
 
 if TYPE_CHECKING:
     from ledger.domain import events as ev
@@ -31,6 +49,14 @@ def event_summary(event: ev.LedgerEvent) -> str:
     return " ".join(parts)[:160]
 
 
+def event_brief(event: ev.LedgerEvent) -> str:
+    """A few words on what an event touched (ARNs by their resource part), for one-line listings."""
+    payload = event.payload()
+    parts = [_short(value) for key, value in payload.items()
+             if isinstance(value, str) and value and (key.endswith(("_arn", "name")) or key in ("bucket", "key"))]
+    return ", ".join(list(dict.fromkeys(parts))[:3])
+
+
 def event_row(event: ev.LedgerEvent) -> dict[str, Any]:
     return {
         "position": event.position,
@@ -46,23 +72,20 @@ def event_row(event: ev.LedgerEvent) -> dict[str, Any]:
 
 
 def events_table(title: str, events: list[ev.LedgerEvent]) -> Table:
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for column in ("pos", "occurred at (UTC)", "event", "account", "actor", "details"):
-        table.add_column(column, overflow="fold")
+    return table("pos", "occurred at (UTC)", "event", "account", "actor", "details", title=title, rows=[
+        (event.position, event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"), event.event_type, event.account_id,
+         _short(event.actor or ""), event_summary(event))
+        for event in events])
+
+
+def print_event_lines(events: list[ev.LedgerEvent]) -> None:
+    """One line per event: position, time, type and what it touched."""
     for event in events:
-        actor = (event.actor or "").replace("arn:aws:iam::", "").replace("arn:aws:sts::", "")
-        table.add_row(
-            str(event.position),
-            event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-            event.event_type,
-            event.account_id,
-            actor,
-            event_summary(event),
-        )
-    return table
+        console.print(f"#{event.position:<3} {event.occurred_at:%Y-%m-%d %H:%M} {event.event_type} "
+                      f"{event_brief(event)}".rstrip(), soft_wrap=True)
 
 
-@app.command("simulate")
+@command("simulate", read_only=False)
 def simulate(
     input_file: Path = typer.Option(None, "--input", "-i", help="JSON Lines scenarios (default: stdin)."),
 ) -> None:
@@ -81,10 +104,10 @@ def simulate(
         run_simulate(stream, sys.stdout, CatalogAdvisor())
 
 
-@app.command("history")
+@command("history", read_only=True)
 def history(
     entity: str = typer.Argument(..., help="ARN, unique id, access key id or account id."),
-    json_output: bool = typer.Option(False, "--json"),
+    json_output: bool = json_option(),
 ) -> None:
     """Every event that touched an entity, in log order."""
     with open_ledger() as ledger:
@@ -93,149 +116,109 @@ def history(
         emit_json({"entity": entity, "events": [event_row(e) for e in found]})
         return
     if not found:
-        console.print(f"no recorded events touched {entity}")
+        console.print(f"no recorded events touched {entity}", soft_wrap=True)
         return
     console.print(events_table(f"History of {entity}", found))
 
 
-@app.command("log")
+def _bounded(name: str, value: int, low: int) -> int:
+    if not low <= value <= MAX_POSITION:
+        raise ValidationError(f"{name} must be between {low} and {MAX_POSITION}, not {value}")
+    return value
+
+
+@command("log", read_only=True)
 def log_command(
-    after: int = typer.Option(0, "--after", help="Show events after this position."),
+    after: int = typer.Option(0, "--after", help="Show events after this log position."),
+    offset: int = typer.Option(0, "--offset", help="Skip this many events (after --after)."),
     limit: int = typer.Option(100, "--limit", help="At most this many events."),
-    json_output: bool = typer.Option(False, "--json"),
+    json_output: bool = json_option(),
 ) -> None:
-    """The event log in position order."""
-    if limit < 1 or after < 0:
-        raise ValidationError("--limit must be positive and --after non-negative")
+    """The event log in position order, a page at a time."""
+    from ledger.adapters.store_snapshot import open_snapshot
+
+    _bounded("--after", after, 0)
+    _bounded("--offset", offset, 0)
+    _bounded("--limit", limit, 1)
     with open_ledger() as ledger:
-        page = ledger.store.read_log(after=after, limit=limit)
+        with open_snapshot(ledger.store) as snapshot:
+            total = snapshot.count_after(after)
+            start = snapshot.position_before_offset(after, offset)
+        page = [] if start is None else ledger.store.read_log(after=start, limit=limit)
     if wants_json(json_output):
-        emit_json({"events": [event_row(e) for e in page]})
+        emit_json({"events": [event_row(e) for e in page], "total": total, "offset": offset, "limit": limit})
         return
-    console.print(events_table(f"Events after position {after}", page))
+    where = f" after position {after}" if after else ""
+    console.print(events_table(f"Events{where}", page))
+    shown = f"showing {offset + 1}–{offset + len(page)} of {total}" if page else f"nothing to show of {total}"
+    more = f"; next page: --offset {offset + limit} --limit {limit}" if offset + len(page) < total else ""
+    console.print(f"{shown}{where}{more} (pages: --offset/--limit)", soft_wrap=True)
 
 
-@app.command("demo")
+DEMO_EVENTS_HELP = "Also list every recorded event in full (default: one line per event)."
+
+
+@command("demo", read_only=False)
 def demo(
     db_file: Path = typer.Option(Path("ledger-demo.db"), "--db-file", help="Fresh SQLite file for the demo."),
-    json_output: bool = typer.Option(False, "--json"),
+    events: bool = typer.Option(False, "--events", help=DEMO_EVENTS_HELP),
+    json_output: bool = json_option(),
 ) -> None:
     """Record the AWS guide's MediaConvert story in a fresh SQLite file; answer the five audit questions."""
-    from ledger.application.demo import audit_answers, record_story
+    from ledger.application.demo import CAST, audit_answers, record_story
     from ledger.application.facade import Ledger
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(db_file) + suffix).unlink(missing_ok=True)
-    with Ledger.open(f"sqlite:///{db_file}") as ledger:
+    with _PrivateFile(db_file) as scratch, Ledger.open(f"sqlite:///{scratch}") as ledger:
         facts = record_story(ledger)
         recorded = list(ledger.events())
         answers = audit_answers(ledger, facts)
     if wants_json(json_output):
-        emit_json({"db": str(db_file), "events": [event_row(e) for e in recorded], "answers": answers})
+        emit_json({"db": str(db_file), "events": [event_row(e) for e in recorded], "answers": answers,
+                   "cast": CAST})
         return
-    console.print(events_table(f"The MediaConvert story, recorded in {db_file}", recorded))
+    from ledger.cli.demo_view import print_cast, print_demo_answers
+
+    print_cast()
     print_demo_answers(facts, answers)
+    if events:
+        console.print(events_table(f"The story's {len(recorded)} events, recorded in {db_file}", recorded))
+    else:
+        console.print(f"\nThe story's {len(recorded)} events (all their fields: ledger demo --events):")
+        print_event_lines(recorded)
     console.print(
-        f"\n{len(recorded)} events recorded. Explore: ledger --db sqlite:///{db_file} who-can "
-        f"s3:PutObject {facts.first_output} --at {facts.while_granted} --paths"
+        f"\nRecorded in {db_file}. Explore: ledger --db sqlite:///{db_file} who-can s3:PutObject "
+        f"{facts.first_output} --at {facts.while_granted} --paths", soft_wrap=True,
     )
 
 
-def _origin(statement: dict[str, Any]) -> str:
-    origin = statement.get("Origin") or {}
-    where = (
-        f"#{origin['position']} {origin['event_type']} {origin['occurred_at'][:16]}" if origin.get("position") else ""
-    )
-    return (
-        f"{statement.get('SourcePolicyId')} [{statement.get('Sid') or statement.get('StatementIndex')}] {where}".strip()
-    )
+class _PrivateFile:
+    """A fresh SQLite file next to `target`, moved over it whole on success (WAL folded in
+    first), removed on failure: concurrent demos never share or truncate each other's file."""
 
+    def __init__(self, target: Path) -> None:
+        self.target = target
 
-def _step(step: dict[str, Any]) -> str:
-    principal = str(step.get("principal", "")).rsplit(":", 1)[-1]
-    return f"{principal} {step.get('action')}"
+    def __enter__(self) -> Path:
+        folder = self.target.resolve().parent
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=folder)
+        except OSError as error:
+            raise StoreError(f"cannot create the demo file in {folder}: {error.strerror}") from None
+        os.close(fd)
+        self.scratch = Path(name)
+        return self.scratch
 
-
-def print_demo_answers(facts: Any, answers: dict[str, Any]) -> None:
-    """The five questions of the design brief, answered as tables a person can read."""
-    _print_who_could(facts, answers["q1_who_could_write_the_output"])
-    _print_changes(answers["q2_what_changed"])
-    _print_lineage_and_owners(answers["q3_lineage_and_owner"])
-    _print_could_vs_did(answers["q4_could_vs_did"])
-    _print_decision_and_proof(facts, answers["q5_past_decision_and_proof"])
-
-
-def _print_who_could(facts: Any, who: dict[str, Any]) -> None:
-    console.print(Rule(f"1. Who could s3:PutObject {facts.first_output} at {facts.while_granted}, and how?"))
-    table = Table(header_style="bold")
-    for column in ("principal", "decision", "path", "granted by (event)"):
-        table.add_column(column, overflow="fold")
-    for entry in who["principals"]:
-        decision = entry["EvalDecision"] + (
-            " if " + ", ".join(entry["missing_context"]) + " holds" if entry.get("conditional") else ""
-        )
-        path = " → ".join(_step(step) for step in entry["path"]) or "direct"
-        grants = [_origin(s) for step in entry["path"] for s in step.get("via", [])][:3]
-        table.add_row(entry["principal"], decision, path, "\n".join(grants))
-    console.print(table)
-
-
-def _print_changes(changes: dict[str, Any]) -> None:
-    console.print(Rule(f"2. Effective access gained and lost between {changes['t1']} and {changes['t2']}"))
-    table = Table(header_style="bold")
-    for column in ("change", "principal", "action", "resource", "caused by"):
-        table.add_column(column, overflow="fold")
-    for kind in ("gained", "lost"):
-        for item in changes[kind]:
-            causes = ", ".join(f"#{c['position']} {c['event_type']}" for c in item["caused_by"])
-            table.add_row(kind, item["principal"], item["action"], item["resource"], causes)
-    console.print(table)
-
-
-def _print_lineage_and_owners(answer: dict[str, Any]) -> None:
-    lineage = answer["lineage"]
-    job = lineage.get("job") or {}
-    console.print(Rule("3. Who produced the output, who owns it, and why"))
-    console.print(
-        f"{lineage['object']}\n  written by {lineage['writer']} (account {lineage['writer_account']}), "
-        f"ACL {lineage.get('acl')}, bucket setting then {lineage.get('object_ownership_at_write')}\n"
-        f"  job {job.get('arn')} created by {job.get('creator')} passing {job.get('passed_role')}"
-    )
-    table = Table(header_style="bold")
-    for column in ("object", "when", "owner account", "why"):
-        table.add_column(column, overflow="fold")
-    for key, by_time in answer["owners"].items():
-        for when, owner in by_time.items():
-            table.add_row(key.replace("_", " "), when, owner["owner_account"], owner["reason"])
-    console.print(table)
-
-
-def _print_could_vs_did(calls: list[dict[str, Any]]) -> None:
-    console.print(Rule("4. Could vs did: which grant authorised each observed call"))
-    table = Table(header_style="bold")
-    for column in ("call (CloudTrail)", "AWS said", "ledger says", "authorised by"):
-        table.add_column(column, overflow="fold")
-    for item in calls:
-        call = item["call"]
-        table.add_row(
-            f"{call['at'][:16]} {call['principal'].rsplit(':', 1)[-1]} {call['action']}",
-            str(call["aws_said"]),
-            item["ledger_says"],
-            "\n".join(_origin(s) for s in item["authorised_by"]) or "no grant in force",
-        )
-    console.print(table)
-
-
-def _print_decision_and_proof(facts: Any, proof: dict[str, Any]) -> None:
-    console.print(Rule(f"5. The state bob's CreateJob decision used at {facts.while_granted}, and proof"))
-    console.print(f"decision: {proof['decision']['EvalDecision']}")
-    for statement in proof["decision"]["MatchedStatements"]:
-        console.print(f"  {_origin(statement)}")
-    checkpoint = proof["checkpoint"]
-    console.print(f"checkpoint: {checkpoint['tree_size']} events, root {checkpoint['root_hash']}")
-    for item in proof["inclusion_proofs"]:
-        console.print(
-            f"  event #{item['position']}: inclusion proof of {item['audit_path_length']} hashes "
-            f"{'verifies' if item['verifies'] else 'FAILS'}"
-        )
-    console.print(f"whole log verified against the checkpoint: {proof['log_verified']} ({proof['verify_reason']})")
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        try:
+            if kind is None:
+                conn = sqlite3.connect(self.scratch)
+                try:
+                    conn.execute("PRAGMA journal_mode=DELETE")  # folds and removes the WAL
+                finally:
+                    conn.close()
+                for suffix in ("-wal", "-shm"):
+                    Path(f"{self.target}{suffix}").unlink(missing_ok=True)
+                os.replace(self.scratch, self.target)
+        finally:
+            for leftover in (self.scratch, Path(f"{self.scratch}-wal"), Path(f"{self.scratch}-shm")):
+                leftover.unlink(missing_ok=True)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
+from ledger.cli.app import app, command, console, emit_json, fail, json_option, open_ledger, print_error, wants_json
+from ledger.cli.render import styled, table
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -24,35 +25,43 @@ app.add_typer(import_app, name="import")
 
 def _summary_table(summary: ImportSummary) -> Table:
     data = summary.to_dict()
-    table = Table(title=f"{summary.kind} import", show_header=False)
+    out = Table(title=f"{summary.kind} import", show_header=False)
     for label, key in (("files", "files"), ("records", "records"), ("imported", "imported"),
                        ("duplicates", "duplicates"), ("denied calls", "denied"), ("events written", "events"),
                        ("skipped", "skipped_total"), ("file errors", "errors"), ("seconds", "seconds"),
                        ("records/s", "records_per_second")):
         value = data[key]
-        table.add_row(label, str(len(value) if isinstance(value, list) else value))
+        out.add_row(label, str(len(value) if isinstance(value, list) else value))
     for kind, count in data["skipped"].items():
-        table.add_row(f"  skipped {kind}", str(count))
-    return table
+        out.add_row(f"  skipped {kind}", str(count))
+    return out
 
 
-def _report(summary: ImportSummary, json_flag: bool) -> None:
+def _report(summary: ImportSummary, json_flag: bool, nothing: str | None = None) -> None:
+    """The summary; exit 1 when a file failed, or (`nothing` says what) when nothing was found."""
     if wants_json(json_flag):
         emit_json(summary.to_dict())
     else:
         console.print(_summary_table(summary))
         for error in summary.errors:
-            console.print(f"[red]error[/] {error['path']}: {error['reason']}", highlight=False)
+            line = styled("error ", "red")
+            line.append(f"{error['path']}: {error['reason']}")
+            console.print(line, soft_wrap=True)
         for warning in summary.warnings:
-            console.print(f"[yellow]warning[/] {warning}", highlight=False)
+            line = styled("warning ", "yellow")
+            line.append(str(warning))
+            console.print(line, soft_wrap=True)
+    if nothing is not None and summary.records == 0:
+        print_error(nothing, "NothingFound")
+        raise typer.Exit(1)
     if summary.errors:
         raise typer.Exit(1)
 
 
-@import_app.command("cloudtrail")
+@command("cloudtrail", read_only=False, group=import_app, path="import cloudtrail")
 def cloudtrail_command(
     paths: list[str] = typer.Argument(..., help="CloudTrail files or directories (.json, .json.gz, JSON Lines)."),
-    json_flag: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    json_flag: bool = json_option(),
 ) -> None:
     """Import CloudTrail records; re-importing is harmless (records are keyed by event id)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -68,7 +77,7 @@ def cloudtrail_command(
                 task = bar.add_task("scanning", total=None, rate="")
                 summary = import_cloudtrail(ledger, paths, progress=_bar_progress(bar, task))
                 bar.update(task, total=summary.files)
-    _report(summary, json_flag)
+    _report(summary, json_flag, nothing=f"no CloudTrail records found in {', '.join(paths)}")
 
 
 def _bar_progress(bar: Progress, task: TaskID) -> ImportProgress:
@@ -85,12 +94,12 @@ def _bar_progress(bar: Progress, task: TaskID) -> ImportProgress:
     return progress
 
 
-@import_app.command("snapshot")
+@command("snapshot", read_only=False, group=import_app, path="import snapshot")
 def snapshot_command(
     files: list[str] = typer.Argument(..., help="get-account-authorization-details output (one or more pages)."),
     at: str = typer.Option(..., "--at", help="When the snapshot was taken (ISO-8601)."),
     account: str = typer.Option(None, "--account", help="The account (default: inferred from the ARNs)."),
-    json_flag: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    json_flag: bool = json_option(),
 ) -> None:
     """Record an IAM snapshot as the account's state at --at (only the differences, if known)."""
     from ledger.application.importing.runner import import_snapshot
@@ -100,10 +109,10 @@ def snapshot_command(
     _report(summary, json_flag)
 
 
-@app.command("drift")
+@command("drift", read_only=True)
 def drift_command(
     since: str = typer.Option(None, "--since", help="Only calls at or after this time (ISO-8601)."),
-    json_flag: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    json_flag: bool = json_option(),
 ) -> None:
     """Could vs did: observed calls where AWS and the ledger's state disagree."""
     from ledger.application.importing.drift import drift
@@ -114,16 +123,13 @@ def drift_command(
     if wants_json(json_flag):
         emit_json(data)
         return
-    table = Table(title=f"drift: {data['evaluated']} calls evaluated, {data['agreed']} agree")
-    for column in ("time", "principal", "call", "AWS", "ledger", "explanation"):
-        table.add_column(column, overflow="fold")
-    for finding in report.findings:
-        table.add_row(finding.at, finding.principal, f"{finding.action} {finding.resource}", finding.aws,
-                      finding.ledger, finding.explanation)
-    console.print(table)
+    console.print(table("time", "principal", "call", "AWS", "ledger", "explanation",
+                        title=f"drift: {data['evaluated']} calls evaluated, {data['agreed']} agree",
+                        rows=[(f.at, f.principal, f"{f.action} {f.resource}", f.aws, f.ledger, f.explanation)
+                              for f in report.findings]))
     if data["not_applicable"]:
         skipped = ", ".join(f"{k}={v}" for k, v in data["not_applicable"].items())
-        console.print(f"not IAM-authorised (skipped): {skipped}")
+        console.print(f"not IAM-authorised (skipped): {skipped}", soft_wrap=True)
     if not report.findings:
         console.print("no drift")
 

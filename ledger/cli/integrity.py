@@ -1,7 +1,8 @@
 """Tamper-evidence commands: `checkpoint`, `keygen`, `prove`, `verify`.
 
-They only read the store. `verify` exits 0 when every check holds, 1 when tampering is found
-(naming the first bad position), 2 on usage or store errors; it must never "repair" anything.
+They only read the store (a checkpoint is also kept in it). `verify` exits 0 when every check
+holds, 1 when tampering is found (naming the first bad position or fact), 2 on usage or store
+errors; it must never "repair" anything.
 """
 
 
@@ -14,26 +15,25 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ledger.cli.app import app, console, emit_json, state, wants_json
+from ledger.cli.app import command, console, emit_json, json_option, open_store, wants_json
+from ledger.cli.render import styled
 from ledger.errors import NotFoundError, ValidationError
+from ledger.timeaxis import MAX_POSITION
 
-if TYPE_CHECKING:
-    from ledger.adapters.store import EventStore
+if TYPE_CHECKING:  # start-up: each command imports what it uses when it runs
+    from ledger.application.trust import LedgerVerification
     from ledger.integrity import Checkpoint
     from ledger.integrity.verify import VerificationReport
 
 EXIT_TAMPERED = 1
-# A checkpoint of 1M events with chunk roots is ~70 kB; anything far larger is not one.
+# A checkpoint of 1M events with chunk and projection digests is ~150 kB; far larger is not one.
 _MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024
+NOTHING_VOUCHED = ("no checkpoint: nothing is vouched for (the log only agrees with itself); take one with "
+                   "`ledger checkpoint --out FILE` and keep the file out of band")
 
 
-def _open_store() -> EventStore:
-    from ledger.adapters.store import EventStore  # start-up: each command loads what it uses
-
-    return EventStore(state.db)
-
-
-def _read_checkpoint(path: Path) -> Checkpoint:
+def read_checkpoint(path: Path) -> Checkpoint:
+    """The checkpoint in the file at `path` (typed errors for a missing or malformed one)."""
     from ledger.integrity import Checkpoint
 
     try:
@@ -62,7 +62,7 @@ def _write_text(path: Path, text: str) -> None:
         raise ValidationError(f"cannot write {path}: {error.strerror}") from None
 
 
-@app.command("keygen")
+@command("keygen", read_only=False)
 def keygen(
     key_file: Path = typer.Argument(..., help="Where to write the private key (public key: KEYFILE.pub)."),
 ) -> None:
@@ -82,27 +82,28 @@ def keygen(
         return
     console.print(
         f"wrote private key {payload['private_key']} (keep it secret) and public key "
-        f"{payload['public_key']} (give it to verifiers); key id {payload['key_id']}",
-        highlight=False, markup=False,
+        f"{payload['public_key']} (give it to verifiers); key id {payload['key_id']}", soft_wrap=True,
     )
 
 
-@app.command("checkpoint")
+@command("checkpoint", read_only=True)
 def checkpoint(
     sign: Path = typer.Option(None, "--sign", help="Ed25519 private key (PEM) to sign with."),
-    out: Path = typer.Option(None, "--out", help="Also write the checkpoint to this file."),
+    out: Path = typer.Option(None, "--out", help="Also write the checkpoint to this file (keep it out of band)."),
     manifest: Path = typer.Option(
         None, "--manifest", help="Also write the leaf-hash manifest (32 bytes per event) here."
     ),
+    save: bool = typer.Option(True, "--save/--no-save", help="Also keep the checkpoint in the store."),
 ) -> None:
-    """Print a checkpoint of the whole log as JSON (tree size, root hash, time, chunk roots)."""
-    from ledger.adapters.integrity_store import checkpoint_store
+    """Print a checkpoint (JSON) of the whole log and of the projection derivable from it (tree
+    size, root hash, time, chunk roots, projection digests); keep a copy out of band."""
+    from ledger.application.trust import checkpoint_ledger
     from ledger.integrity import load_signing_key, write_leaf_manifest
 
     key = load_signing_key(sign) if sign is not None else None
-    store = _open_store()
+    store = open_store()
     try:
-        cp, leaves = checkpoint_store(store, key, keep_leaf_hashes=manifest is not None)
+        cp, leaves = checkpoint_ledger(store, key, keep_leaf_hashes=manifest is not None, save=save)
     finally:
         store.close()
     text = cp.to_json()
@@ -116,9 +117,23 @@ def checkpoint(
     typer.echo(text)
 
 
-@app.command("prove")
+def newest_checkpoint(checkpoint_file: Path | None) -> Checkpoint | None:
+    """The checkpoint of `--checkpoint FILE`, else the newest one kept in the store (or None)."""
+    from ledger.application.trust import stored_checkpoints
+
+    if checkpoint_file is not None:
+        return read_checkpoint(checkpoint_file)
+    store = open_store()
+    try:
+        found = stored_checkpoints(store)
+    finally:
+        store.close()
+    return max(found, key=lambda cp: cp.tree_size, default=None)
+
+
+@command("prove", read_only=True)
 def prove(
-    position: int = typer.Argument(..., help="Log position of the event to prove."),
+    position: str = typer.Argument(..., help="Log position of the event to prove."),
     checkpoint_file: Path = typer.Option(
         None, "--checkpoint", help="Prove inclusion in this checkpoint's tree (default: the whole log)."
     ),
@@ -128,17 +143,17 @@ def prove(
     from ledger.adapters.integrity_store import prove_store
     from ledger.integrity import load_public_key, verify_checkpoint_signature
 
-    if position < 1:
-        raise ValidationError("POSITION must be a positive log position")
-    cp = _read_checkpoint(checkpoint_file) if checkpoint_file is not None else None
+    if not (position.isascii() and position.isdigit() and 1 <= int(position) <= MAX_POSITION):
+        raise ValidationError(f"POSITION must be a log position from 1 to {MAX_POSITION}, not {position[:32]!r}")
+    cp = read_checkpoint(checkpoint_file) if checkpoint_file is not None else None
     signature_ok: bool | None = None
     if public_key is not None:
         if cp is None:
             raise ValidationError("--public-key needs --checkpoint")
         signature_ok = verify_checkpoint_signature(cp, load_public_key(public_key))
-    store = _open_store()
+    store = open_store()
     try:
-        proof, verified = prove_store(store, position, cp)
+        proof, verified = prove_store(store, int(position), cp)
     finally:
         store.close()
     ok = verified and signature_ok is not False
@@ -152,10 +167,10 @@ def prove(
         raise typer.Exit(EXIT_TAMPERED)
 
 
-@app.command("verify")
+@command("verify", read_only=True)
 def verify(
     checkpoint_files: list[Path] = typer.Option(
-        None, "--checkpoint", help="A checkpoint to check the log against (repeatable)."
+        None, "--checkpoint", help="A checkpoint to check the log against (repeatable); the store's own too."
     ),
     public_key: Path = typer.Option(
         None, "--public-key", help="Every checkpoint must be signed by this Ed25519 key."
@@ -163,34 +178,67 @@ def verify(
     manifest: Path = typer.Option(
         None, "--manifest", help="Leaf-hash manifest saved with a checkpoint (names the exact event)."
     ),
-    json_output: bool = typer.Option(False, "--json"),
+    quick: bool = typer.Option(
+        False, "--quick", help="Check the projection against the newest checkpoint's projection digest "
+        "instead of folding the whole log (later events are vouched for by nobody)."
+    ),
+    require_checkpoint: bool = typer.Option(
+        False, "--require-checkpoint", help="Exit 1 when no checkpoint vouches for the log."
+    ),
+    stored: bool = typer.Option(
+        True, "--stored/--no-stored", help="Also check the checkpoints kept in the store (they are only as "
+        "trustworthy as the store itself, unless --public-key requires signatures)."
+    ),
+    json_output: bool = json_option(),
 ) -> None:
     """Recompute the Merkle tree from the stored events and check every checkpoint and the
-    consistency between successive ones. Exit 0: all hold; 1: tampering found; 2: error."""
-    from ledger.adapters.integrity_store import verify_store
+    consistency between successive ones; check that the projection (the tables every answer is
+    read from) is exactly the fold of the log. Exit 0: all hold; 1: tampering found; 2: error.
+
+    A checkpoint vouches for what it covers only if it was kept where the store's editors cannot
+    reach it (a file out of band, or signed by a key they do not hold)."""
+    from ledger.application.trust import verify_ledger
     from ledger.integrity import load_public_key, read_leaf_manifest
 
-    checkpoints = [_read_checkpoint(p) for p in checkpoint_files or []]
+    checkpoints = [read_checkpoint(p) for p in checkpoint_files or []]
     key = load_public_key(public_key) if public_key is not None else None
     leaves = read_leaf_manifest(manifest) if manifest is not None else None
-    store = _open_store()
+    store = open_store()
     try:
-        report = verify_store(store, checkpoints, key, leaf_manifest=leaves)
+        result = verify_ledger(store, checkpoints, key, leaf_manifest=leaves, quick=quick, use_stored=stored)
     finally:
         store.close()
+    unvouched = not result.vouched
     if wants_json(json_output):
-        emit_json(_report_dict(report))
-    elif report.ok:
-        console.print(
-            f"ok: {report.tree_size} events (last position {report.last_position}), root "
-            f"{report.root_hash}; {len(checkpoints)} checkpoint(s) and "
-            f"{len(report.consistency)} consistency proof(s) hold",
-            highlight=False, markup=False,
-        )
+        emit_json(_report_dict(result))
     else:
-        typer.echo(f"TAMPERED: {_where(report)}: {report.reason}")
-    if not report.ok:
+        _print_verification(result)
+    if not result.ok or (unvouched and require_checkpoint):
         raise typer.Exit(EXIT_TAMPERED)
+
+
+def _print_verification(result: LedgerVerification) -> None:
+    log, projection = result.log, result.projection
+    for warning in result.warnings:
+        console.print(styled(f"warning: {warning}", "yellow"), soft_wrap=True)
+    if log.ok:
+        checkpoints = (f"{len(log.checkpoints)} checkpoint(s) ({result.given_checkpoints} given, "
+                       f"{result.stored_checkpoints} kept in the store) and {len(log.consistency)} consistency "
+                       "proof(s) hold")
+        console.print(f"log ok: {log.tree_size} events (last position {log.last_position}), root {log.root_hash}; "
+                      f"{checkpoints}", soft_wrap=True)
+    else:
+        console.print(f"TAMPERED: {_where(log)}: {log.reason}", soft_wrap=True)
+    if projection.ok:
+        console.print(f"projection {projection.reason}", soft_wrap=True)
+    else:
+        console.print(f"TAMPERED projection: {projection.reason}", soft_wrap=True)
+        first = projection.first
+        if first is not None and first.events:
+            console.print(f"  the events that should have produced it: "
+                          f"{', '.join(f'#{p}' for p in first.events)}", soft_wrap=True)
+    if not result.vouched:
+        console.print(styled(f"warning: {NOTHING_VOUCHED}", "yellow"), soft_wrap=True)
 
 
 def _where(report: VerificationReport) -> str:
@@ -207,6 +255,14 @@ def _where(report: VerificationReport) -> str:
     return f"first bad position {report.first_bad_position}"
 
 
-def _report_dict(report: VerificationReport) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(json.dumps(asdict(report), default=list))
+def _report_dict(result: LedgerVerification) -> dict[str, Any]:
+    """The log report's keys as before, plus `projection`, `vouched` and `warnings`."""
+    data: dict[str, Any] = json.loads(json.dumps(asdict(result.log), default=list))
+    data["ok"] = result.ok
+    data["log_ok"] = result.log.ok
+    data["projection"] = json.loads(json.dumps(asdict(result.projection), default=list))
+    data["vouched"] = result.vouched
+    data["given_checkpoints"] = result.given_checkpoints
+    data["stored_checkpoints"] = result.stored_checkpoints
+    data["warnings"] = [*result.warnings, *([] if result.vouched else [NOTHING_VOUCHED])]
     return data

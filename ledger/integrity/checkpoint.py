@@ -4,10 +4,8 @@ chunk roots that let `verify_log` locate tampering, and the optional leaf-hash m
 Pure apart from the key and manifest files it is told to read or write: it must never read the
 event store, a clock (the caller passes `created_at`) or a logger.
 
-Keys. `generate_signing_key(path)` writes the private key as unencrypted PKCS#8 PEM (mode 0600)
-and its public key as SubjectPublicKeyInfo PEM next to it at `path + ".pub"`; the public file
-is what a verifier keeps. `key_id` is the first 16 hex digits of SHA-256 over the raw 32-byte
-public key, recorded in the checkpoint as a hint for choosing the key, not as proof.
+Keys live in `ledger.integrity.keys` (re-exported here); `key_id` is recorded in the checkpoint
+as a hint for choosing the key, not as proof.
 
 What is signed. The UTF-8 bytes of::
 
@@ -17,16 +15,22 @@ What is signed. The UTF-8 bytes of::
     last_position <n or "none">
     created_at <ISO-8601 as given>
 
-(each line ends with a newline). No field can contain a newline (validated), so the encoding is
-unambiguous. The chunk roots are *not* signed: they are authenticated by the root itself,
-because folding them as a Merkle tree must reproduce `root_hash` (see below); a checkpoint
-whose chunk roots do not fold to its root is reported as tampered and its chunks are ignored.
+(each line ends with a newline). A checkpoint that also vouches for the projection says
+`permission-ledger checkpoint v2` and adds the line `projection_digest <64 lowercase hex>`.
+No field can contain a newline (validated), so the encoding is unambiguous. The chunk roots
+are *not* signed: they are authenticated by the root itself, because folding them as a Merkle
+tree must reproduce `root_hash` (see below); a checkpoint whose chunk roots do not fold to its
+root is reported as tampered and its chunks are ignored.
 
 Chunk roots. With `chunk_size` C a power of two, chunk j is the leaves [jC, min((j+1)C, n)).
 Every full chunk is an aligned complete subtree of the RFC 6962 tree, and the tree's
 largest-power-of-two splits above them fall on chunk boundaries, so MTH(D[n]) equals the
 RFC 6962 tree built over the chunk roots taken as leaf hashes. 1M events at C = 1024 cost 977
 roots (about 64 kB of JSON).
+
+Projection digests (optional, see `projections.digest`): one digest of the fact changes per
+chunk of events and one per fact kind; like the chunk roots they are not signed but
+authenticated, by folding to `projection_digest` (`projection_root`), which is signed.
 """
 
 from __future__ import annotations
@@ -37,17 +41,23 @@ import hashlib
 import os
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from ledger.errors import EntityAlreadyExistsError, NotFoundError, ValidationError
+from ledger.errors import NotFoundError, ValidationError
+from ledger.integrity.keys import (
+    generate_signing_key,
+    key_id,
+    load_public_key,
+    load_signing_key,
+    public_key_path,
+)
 from ledger.integrity.leaves import Record, record_leaf_hash
 from ledger.integrity.merkle import EMPTY_ROOT, HASH_SIZE, MerkleAccumulator
 
@@ -60,6 +70,7 @@ __all__ = [
     "key_id",
     "load_public_key",
     "load_signing_key",
+    "projection_root",
     "public_key_path",
     "read_leaf_manifest",
     "sign_checkpoint",
@@ -70,6 +81,19 @@ __all__ = [
 DEFAULT_CHUNK_SIZE = 1024
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _PAYLOAD_HEADER = "permission-ledger checkpoint v1"
+_PAYLOAD_HEADER_V2 = "permission-ledger checkpoint v2"
+_KIND = re.compile(r"[a-z_]{1,32}")
+_PROJECTION_HEAD = b"pl-projection v1\n"
+
+
+def projection_root(chunk_digests: Sequence[bytes], kinds: dict[str, str]) -> str:
+    """The projection digest (hex): SHA-256 of a header, the RFC 6962 root of the chunk digests
+    (as leaf hashes, hex) and one `<kind> <hex>` line per fact kind, sorted by kind."""
+    acc = MerkleAccumulator()
+    acc.extend(chunk_digests)
+    body = _PROJECTION_HEAD + acc.root().hex().encode() + b"\n"
+    body += b"".join(f"{kind} {digest}\n".encode() for kind, digest in sorted(kinds.items()))
+    return hashlib.sha256(body).hexdigest()
 
 
 class Checkpoint(BaseModel):
@@ -85,6 +109,9 @@ class Checkpoint(BaseModel):
     chunk_roots: tuple[str, ...] = ()
     key_id: str | None = None
     signature: str | None = None
+    projection_digest: str | None = None
+    projection_chunks: tuple[str, ...] = ()
+    projection_kinds: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("root_hash")
     @classmethod
@@ -93,11 +120,25 @@ class Checkpoint(BaseModel):
             raise ValueError("root_hash must be 64 lowercase hex digits")
         return value
 
-    @field_validator("chunk_roots")
+    @field_validator("chunk_roots", "projection_chunks")
     @classmethod
     def _hex_chunks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if not all(_HEX64.fullmatch(h) for h in value):
-            raise ValueError("chunk_roots must be 64 lowercase hex digits each")
+            raise ValueError("chunk digests must be 64 lowercase hex digits each")
+        return value
+
+    @field_validator("projection_digest")
+    @classmethod
+    def _hex_digest(cls, value: str | None) -> str | None:
+        if value is not None and not _HEX64.fullmatch(value):
+            raise ValueError("projection_digest must be 64 lowercase hex digits")
+        return value
+
+    @field_validator("projection_kinds")
+    @classmethod
+    def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        if not all(_KIND.fullmatch(k) and _HEX64.fullmatch(h) for k, h in value.items()):
+            raise ValueError("projection_kinds maps fact kinds (a-z, _) to 64 lowercase hex digits")
         return value
 
     @field_validator("created_at")
@@ -138,6 +179,10 @@ class Checkpoint(BaseModel):
             raise ValueError("chunk_roots must hold one root per chunk of chunk_size leaves")
         if self.key_id is not None and ("\n" in self.key_id or not self.key_id):
             raise ValueError("key_id must be a non-empty single line")
+        if self.projection_chunks and len(self.projection_chunks) != -(-self.tree_size // self.chunk_size):
+            raise ValueError("projection_chunks must hold one digest per chunk of chunk_size events")
+        if (self.projection_chunks or self.projection_kinds) and self.projection_digest is None:
+            raise ValueError("projection chunks and kinds need their projection_digest")
         return self
 
     @property
@@ -157,15 +202,25 @@ class Checkpoint(BaseModel):
         acc.extend(self.chunk_root_bytes())
         return acc.root() == self.root
 
+    def projection_authenticated(self) -> bool:
+        """True iff the checkpoint carries projection digests and they fold to its digest."""
+        if self.projection_digest is None or (not self.projection_chunks and self.tree_size):
+            return False
+        chunks = [bytes.fromhex(h) for h in self.projection_chunks]
+        return projection_root(chunks, self.projection_kinds) == self.projection_digest
+
     def signing_payload(self) -> bytes:
         """The canonical bytes the signature covers (see the module docstring)."""
         last = "none" if self.last_position is None else str(self.last_position)
+        header = _PAYLOAD_HEADER if self.projection_digest is None else _PAYLOAD_HEADER_V2
+        tail = "" if self.projection_digest is None else f"projection_digest {self.projection_digest}\n"
         return (
-            f"{_PAYLOAD_HEADER}\n"
+            f"{header}\n"
             f"tree_size {self.tree_size}\n"
             f"root_hash {self.root_hash}\n"
             f"last_position {last}\n"
             f"created_at {self.created_at}\n"
+            f"{tail}"
         ).encode()
 
     def to_json(self) -> str:
@@ -184,80 +239,6 @@ class Checkpoint(BaseModel):
 
 
 # -- keys and signatures ---------------------------------------------------------------------------
-
-
-def public_key_path(private_key_path: str | os.PathLike[str]) -> Path:
-    """Where the public key of the private key at `private_key_path` is kept: `<path>.pub`."""
-    path = Path(private_key_path)
-    return path.with_name(path.name + ".pub")
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    except FileExistsError:
-        raise EntityAlreadyExistsError(f"{path} already exists; not overwriting a key") from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-
-
-def generate_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    """Create an Ed25519 key: private PKCS#8 PEM at `path` (0600), public PEM at `path.pub`."""
-    key = Ed25519PrivateKey.generate()
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    public_pem = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    pub_path = public_key_path(path)
-    if pub_path.exists():
-        raise EntityAlreadyExistsError(f"{pub_path} already exists; not overwriting a key")
-    _write_new(Path(path), private_pem, 0o600)
-    _write_new(pub_path, public_pem, 0o644)
-    return key
-
-
-def _read(path: str | os.PathLike[str]) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise NotFoundError(f"key file {path} does not exist") from None
-    except OSError as exc:
-        raise ValidationError(f"key file {path} cannot be read: {exc.strerror}") from None
-
-
-def load_signing_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    """The Ed25519 private key stored (PKCS#8 PEM, unencrypted) at `path`."""
-    try:
-        key = serialization.load_pem_private_key(_read(path), password=None)
-    except (ValueError, TypeError):
-        raise ValidationError(f"{path} is not an unencrypted PEM private key") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValidationError(f"{path} holds a private key that is not Ed25519")
-    return key
-
-
-def load_public_key(path: str | os.PathLike[str]) -> Ed25519PublicKey:
-    """The Ed25519 public key at `path`: a public PEM, or derived from a private PEM."""
-    data = _read(path)
-    if b"PRIVATE KEY" in data:
-        return load_signing_key(path).public_key()
-    try:
-        key = serialization.load_pem_public_key(data)
-    except ValueError:
-        raise ValidationError(f"{path} is not a PEM public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValidationError(f"{path} holds a public key that is not Ed25519")
-    return key
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    """A short, stable name for a public key: 16 hex digits of SHA-256 of its raw bytes."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def sign_checkpoint(checkpoint: Checkpoint, key: Ed25519PrivateKey) -> Checkpoint:
@@ -346,9 +327,13 @@ class CheckpointBuilder:
             self.add(record)
 
     def checkpoint(
-        self, created_at: str, signing_key: Ed25519PrivateKey | None = None
+        self,
+        created_at: str,
+        signing_key: Ed25519PrivateKey | None = None,
+        projection: tuple[tuple[str, ...], dict[str, str], str] | None = None,
     ) -> Checkpoint:
-        """The checkpoint of everything added so far (signed when a key is given)."""
+        """The checkpoint of everything added so far (signed when a key is given), vouching for
+        the projection too when given its (chunk digests, kind digests, digest)."""
         roots = list(self._chunk_roots)
         if self._chunk.size:
             roots.append(self._chunk.root())
@@ -362,6 +347,10 @@ class CheckpointBuilder:
             chunk_size=self._chunk_size,
             chunk_roots=tuple(r.hex() for r in roots),
         )
+        if projection is not None:
+            chunks, kinds, digest = projection
+            cp = Checkpoint.model_validate({**cp.model_dump(), "projection_chunks": chunks,
+                                            "projection_kinds": dict(kinds), "projection_digest": digest})
         return sign_checkpoint(cp, signing_key) if signing_key is not None else cp
 
 

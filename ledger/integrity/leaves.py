@@ -46,6 +46,13 @@ def _uuid_bytes(originator_id: UUID | str | bytes) -> bytes | None:
     if isinstance(originator_id, UUID):
         return originator_id.bytes
     if isinstance(originator_id, str):
+        # SQLite keeps ids as 32 hex digits: for exactly those, bytes.fromhex gives UUID's bytes
+        # several times faster (alphanumerics only, so no whitespace it would skip).
+        if len(originator_id) == 32 and originator_id.isascii() and originator_id.isalnum():
+            try:
+                return bytes.fromhex(originator_id)
+            except ValueError:
+                return None
         try:
             return UUID(originator_id).bytes
         except ValueError:

@@ -56,7 +56,7 @@ class TestMigrationShortcut:
         from alembic.config import Config
         from sqlalchemy import create_engine, inspect, text
 
-        from projections.sql import _MIGRATIONS, _head_revision
+        from projections.sql_schema import _MIGRATIONS, _head_revision
 
         url = f"sqlite:///{tmp_path}/old.db"
         with Ledger.open(url) as ledger:

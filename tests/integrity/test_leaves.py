@@ -75,6 +75,17 @@ class TestOriginatorIds:
         """A store that returns ids as text yields the same leaf as one returning UUIDs."""
         assert encode_record(1, STREAM, 1, "t", b"") == encode_record(1, str(STREAM), 1, "t", b"")
 
+    @given(st.uuids(), st.sampled_from([str, lambda u: u.hex, lambda u: u.hex.upper(), lambda u: f"{{{u}}}"]))
+    def test_every_text_form_of_a_uuid_agrees_with_the_uuid(self, stream: uuid.UUID, form: object) -> None:
+        """Hyphenated, 32 hex digits (SQLite's form, either case) or braced: the UUID's leaf."""
+        text = form(stream)  # type: ignore[operator]
+        assert encode_record(1, stream, 1, "t", b"") == encode_record(1, text, 1, "t", b"")
+
+    @pytest.mark.parametrize("text", ["g" * 32, "0123456789abcdef0123456789abcdeZ", "a" * 31 + "-"])
+    def test_thirty_two_characters_that_are_not_hex_stay_text(self, text: str) -> None:
+        """A 32-character id that is not 32 hex digits is encoded as a string id, as before."""
+        assert b"\x02" == encode_record(1, text, 1, "t", b"")[9:10]
+
     def test_non_uuid_string_id_is_encoded_as_text(self) -> None:
         """A non-UUID string id is accepted and differs from any other id."""
         assert encode_record(1, "user-1", 1, "t", b"") != encode_record(1, "user-2", 1, "t", b"")

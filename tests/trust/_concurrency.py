@@ -51,15 +51,17 @@ class Outcome:
 
 
 def run_workers(url: str, ops_per_worker: list[list[tuple[str, list[Any]]]], *, delay: float = 2.5,
-                warm: tuple[str, ...] = (ACCOUNT,)) -> list[dict[str, Any]]:
+                warm: tuple[str, ...] = (ACCOUNT,), first_use: bool = False) -> list[dict[str, Any]]:
     """Start one process per op list; all start their commands at the same wall-clock instant,
-    each having read the `warm` accounts' state first."""
+    each having read the `warm` accounts' state first (with `first_use`, opening the store is
+    part of the race: nobody opens it beforehand)."""
     start_at = time.time() + delay
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.trust._worker",
-             json.dumps({"url": url, "start_at": start_at, "warm": list(warm), "ops": ops})],
+             json.dumps({"url": url, "start_at": start_at, "warm": [] if first_use else list(warm),
+                         "open_at_start": first_use, "ops": ops})],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for ops in ops_per_worker
@@ -215,6 +217,25 @@ def race_same_bucket_name(url: str) -> Outcome:
     if outcome.successes != 1 or set(outcome.errors) - {"EntityAlreadyExistsError"}:
         outcome.violations.append(f"expected one winner and EntityAlreadyExistsError: {results}")
     return _check(outcome, url, before)
+
+
+def race_first_use(url: str, processes: int = 16) -> Outcome:
+    """`processes` processes open a store nobody has opened yet, at the same instant, and each
+    writes and asks a question (which migrates and bootstraps the projection): every one
+    succeeds, and the log and the projection hold exactly what they recorded."""
+    accounts = [f"{100000000000 + p:012d}" for p in range(processes)]
+    ops = [[("create_account", [account]),
+            ("can", [f"arn:aws:iam::{account}:root", "iam:CreateUser", f"arn:aws:iam::{account}:user/x"])]
+           for account in accounts]
+    # Half of them ask first: the read side's migration and bootstrap race the writers' tables.
+    results = run_workers(url, [o if p % 2 else o[::-1] for p, o in enumerate(ops)], first_use=True)
+    outcome = Outcome(f"{processes} processes use a fresh store at once", results)
+    if outcome.successes != 2 * processes:
+        outcome.violations.append(f"{2 * processes - outcome.successes} of {2 * processes} commands failed: "
+                                  f"{[r for r in results if not r['ok']]}")
+    outcome.violations += [f"untyped {r['error']}: {r.get('message', '')}" for r in outcome.untyped]
+    outcome.violations += log_violations(url, processes)
+    return outcome
 
 
 SCENARIOS = {

@@ -115,8 +115,15 @@ class RawDb:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def named(self, table: str) -> str:
+        """A table of the store, qualified by its schema on PostgreSQL."""
+        return table if self.sqlite else f'"{self.url.schema}".{table}'
+
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         sql = sql.replace("?", self.ph).replace("{t}", self.table).replace("{pos}", self.pos)
+        for name, table in (("{facts}", "pl_facts"), ("{changes}", "pl_fact_changes"),
+                            ("{tracking}", "pl_tracking"), ("{source_keys}", "ledger_source_keys")):
+            sql = sql.replace(name, self.named(table))
         cursor = self.conn.execute(sql, params)
         try:
             return list(cursor.fetchall())

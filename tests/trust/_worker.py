@@ -17,6 +17,8 @@ def _run(spec: dict[str, Any]) -> list[dict[str, Any]]:
     from ledger.errors import LedgerError
 
     results: list[dict[str, Any]] = []
+    if spec.get("open_at_start"):  # a first-use race: opening the store is what races
+        time.sleep(max(0.0, spec.get("start_at", 0) - time.time()))
     try:
         ledger = Ledger.open(spec["url"])
         for account in spec.get("warm", []):
@@ -27,10 +29,11 @@ def _run(spec: dict[str, Any]) -> list[dict[str, Any]]:
     time.sleep(max(0.0, spec.get("start_at", 0) - time.time()))
     for name, args in spec["ops"]:
         try:
-            events = getattr(ledger, name)(*args)
-            results.append({"ok": True, "events": len(events)})
+            found = getattr(ledger, name)(*args)
+            results.append({"ok": True, "events": len(found) if isinstance(found, list) else 0})
         except LedgerError as error:
-            results.append({"ok": False, "error": type(error).__name__, "untyped": False})
+            results.append({"ok": False, "error": type(error).__name__, "untyped": False,
+                            "message": str(error)[:300]})
         except Exception as error:
             results.append({"ok": False, "error": type(error).__name__, "untyped": True,
                             "message": str(error)[:300]})

@@ -217,6 +217,7 @@ class TestHostileCli:
         import subprocess
         import sys
 
+        Ledger.open(store_url).close()  # `history` only reads: it needs a ledger to read
         proc = subprocess.run(
             [sys.executable, "-c", "from ledger.cli import main; main()", "--db", store_url, "history",
              "'; DROP TABLE ledger_events; --"],
