@@ -27,6 +27,7 @@ from ledger.policy import (
     principal_from_arn,
 )
 from ledger.timeaxis import iso
+from projections import org_inputs
 from projections.view import Origin, PrincipalInfo, Snapshot
 
 _MAX_DOC = 1_000_000
@@ -226,29 +227,38 @@ def _boundary(snap: Snapshot, holder: PrincipalInfo, out: Inputs) -> list[Policy
     return [e] if e else []
 
 
-def _scps(snap: Snapshot, account: str | None, out: Inputs) -> list[list[PolicyEntry]] | None:
-    if not account:
-        return None
-    found = snap.scps(account)
-    if not found:
-        return None
+Levels = list[list[PolicyEntry]]
+
+
+def _scps(snap: Snapshot, account: str | None, out: Inputs, rcps_of: str | None = None) -> Levels | None:
+    """The organisation levels: the caller account's SCPs (the shorthand and the recorded tree,
+    merged level by level from the root), then one RCP level of the resource's account."""
     levels: dict[int, list[PolicyEntry]] = {}
+    found = snap.scps(account) if account else []
     for level, scp_id, doc, origin, ckey in found:
         e = _entry(doc, PolicyType.SCP, scp_id, "scp", origin, ckey, out.errors)
         if e:
             levels.setdefault(level, []).append(e)
-    return [levels[k] for k in sorted(levels)]
+    for level, docs in enumerate(org_inputs.scp_levels(snap, account, out.errors) if account else []):
+        levels.setdefault(level, []).extend(
+            e for p, doc, origin, ck in docs if (e := _entry(doc, PolicyType.SCP, p, "scp", origin, ck, out.errors)))
+    result = [levels[k] for k in sorted(levels)] or None
+    rcps = org_inputs.rcp_documents(snap, rcps_of, out.errors) if rcps_of else None
+    if rcps is not None:
+        result = [*(result or []), [e for pid, doc, origin, ckey in rcps
+                                    if (e := _entry(doc, PolicyType.RESOURCE, pid, "rcp", origin, ckey, out.errors))]]
+    return result
 
 
-def _scps_memo(snap: Snapshot, account: str | None, out: Inputs) -> list[list[PolicyEntry]] | None:
+def _scps_memo(snap: Snapshot, account: str | None, out: Inputs, rcps_of: str | None = None) -> Levels | None:
     memo = getattr(snap, "memo", None)
     if memo is None:
-        return _scps(snap, account, out)
-    key = ("scps", account)
+        return _scps(snap, account, out, rcps_of)
+    key = ("scps", account, rcps_of)
     hit = memo.get(key)
     if hit is None:
         scratch = Inputs(None, PolicySet())
-        hit = memo[key] = (_scps(snap, account, scratch), scratch.errors)
+        hit = memo[key] = (_scps(snap, account, scratch, rcps_of), scratch.errors)
     out.errors.extend(hit[1])
     return hit[0]  # type: ignore[no-any-return]
 
@@ -398,7 +408,9 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
                         if e:
                             identity.append(e)
     resource_account, resource_policy = _resource_side_memo(snap, action, resource, out)
-    scps = _scps_memo(snap, caller_account, out) if kind is not PrincipalKind.SERVICE else None
+    rcps_of = org_inputs.rcp_account(action, resource_account)
+    scps = _scps_memo(snap, caller_account, out, rcps_of) if kind is not PrincipalKind.SERVICE else None
+    ctx.update(org_inputs.context(snap, caller_account, resource_account))
     ctx.update(context or {})
     rp = RequestPrincipal(rp.arn, rp.kind, rp.account, unique_id or rp.unique_id, role_arn or rp.role_arn)
     out.request = Request(rp, action, resource, resource_account, ctx)

@@ -1,0 +1,175 @@
+"""Observations (a snapshot, a Config item, an organisation or bucket listing) become the events that
+take the ledger's state at their own time to what they saw, whatever order they arrive in.
+
+One sweep per account walks the recorded history in valid-time order with two states: `old` (the
+history as recorded) and `new` (plus what this import emits). Each observation of this import is
+diffed against `new` at its time; each earlier-recorded observation later in time (a
+`StateObserved` marker) is re-asserted against `new` from what `old` held there, so an older
+observation imported last changes history only until the next observation says otherwise: the
+history a chronological import would have made. Pure: reads events, returns events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ledger.domain import events as ev
+from ledger.domain.state import STATELESS_EVENTS, AccountState, apply
+from ledger.timeaxis import from_us, to_us
+
+# Stored events that can change write-side state, plus the observation markers.
+STATEFUL_TOPICS = tuple(sorted(name for name, cls in ev.EVENT_TYPES.items()
+                               if cls not in STATELESS_EVENTS or cls is ev.StateObserved))
+POINTS_PER_MARKER = 5000
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who and what every event of one observation is attributed to."""
+
+    source: ev.Source
+    source_id: str
+    recorded_at: datetime
+    actor: str
+
+    def event(self, cls: type[ev.LedgerEvent], account: str, at: datetime, **fields: Any) -> ev.LedgerEvent:
+        return cls(originator_id=ev.account_stream_id(account), originator_version=0, occurred_at=at,
+                   recorded_at=self.recorded_at, actor=self.actor, source=self.source, source_id=self.source_id,
+                   account_id=account, **fields)
+
+
+@dataclass
+class Diffed:
+    """What one observation needs recorded, and what it could not resolve."""
+
+    events: list[ev.LedgerEvent] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ScopeDiffer(Protocol):
+    """Compares one kind of observation ("iam", "s3", "organization") with a state."""
+
+    def diff(self, spec: Any, scope: str, state: AccountState, at: datetime, stamp: Stamp) -> Diffed: ...
+
+    def spec_of(self, scope: str, state: AccountState) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Observation:
+    at: datetime
+    scope: str  # "iam", "iam:role:<id>", "s3", "s3:bucket:<name>", "organization"
+    stamp: Stamp
+    spec: Any
+
+
+@dataclass(frozen=True)
+class _Point:
+    """An observation recorded by an earlier import: re-asserted after this import's changes."""
+
+    at: datetime
+    scope: str
+    source: ev.Source
+    source_id: str
+
+
+def overlaps(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ":") or b.startswith(a + ":")
+
+
+def family(scope: str) -> str:
+    return scope.split(":", 1)[0]
+
+
+def points_of(marker: ev.StateObserved) -> Iterable[_Point]:
+    """The observations a marker records: its whole scope at its time, or each "scope|µs|source id"."""
+    if not marker.points:
+        yield _Point(marker.occurred_at, marker.scope, marker.source, marker.source_id or "")
+        return
+    for entry in marker.points:
+        scope, micros, source_id = entry.split("|", 2)
+        moment = from_us(int(micros))
+        if moment is not None:
+            yield _Point(moment, scope, marker.source, source_id)
+
+
+def account_history(events: Iterable[ev.LedgerEvent], account: str) -> list[ev.LedgerEvent]:
+    """One account's stateful events in valid-time order (ties in log order)."""
+    mine = [e for e in events if e.account_id == account]
+    mine.sort(key=lambda e: (e.occurred_at, e.position or 0))
+    return mine
+
+
+@dataclass
+class SweepResult:
+    events: list[ev.LedgerEvent] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def sweep(account: str, history: Sequence[ev.LedgerEvent], observations: Sequence[Observation],
+          differs: dict[str, ScopeDiffer], run_key: str) -> SweepResult:
+    """The events this import records for `account` (see the module docstring). `history` is the
+    account's recorded stateful events in valid-time order; `run_key` names this import in the
+    source ids of the re-assertions it causes."""
+    result = SweepResult()
+    if not observations:
+        return result
+    start = min(o.at for o in observations)
+    run_scopes = {o.scope for o in observations}
+    replaced = {(o.at, o.scope) for o in observations}
+    points = sorted({p for m in history if isinstance(m, ev.StateObserved) for p in points_of(m)
+                     if p.at > start and any(overlaps(p.scope, s) for s in run_scopes)
+                     and (p.at, p.scope) not in replaced}, key=lambda p: (p.at, p.scope))
+    timeline: list[tuple[datetime, int, str, Observation | _Point]] = [
+        *((o.at, 0, o.scope, o) for o in observations), *((p.at, 1, p.scope, p) for p in points)]
+    timeline.sort(key=lambda item: item[:3])
+    old, new = AccountState(account), AccountState(account)
+    changed: set[str] = set()
+    cursor = 0
+    for at, _, scope, item in timeline:
+        while cursor < len(history) and history[cursor].occurred_at <= at:
+            event = history[cursor]
+            if type(event) not in STATELESS_EVENTS:
+                apply(event, old)
+                apply(event, new)
+            cursor += 1
+        differ = differs[family(scope)]
+        if isinstance(item, Observation):
+            diffed = differ.diff(item.spec, scope, new, at, item.stamp)
+            if any(e.account_id == account for e in diffed.events):
+                changed.add(scope)
+        else:
+            if not any(overlaps(scope, c) for c in changed):
+                continue
+            stamp = Stamp(item.source, f"{item.source_id}#after:{run_key}",
+                          observations[0].stamp.recorded_at, "ledger-import")
+            diffed = differ.diff(differ.spec_of(scope, old), scope, new, at, stamp)
+        for event in diffed.events:
+            if event.account_id == account and type(event) not in STATELESS_EVENTS:
+                apply(event, new)
+        result.events.extend(diffed.events)
+        result.warnings.extend(diffed.warnings)
+    return result
+
+
+def markers(account: str, observations: Sequence[Observation], stamp: Stamp, *, scope: str,
+            files: Sequence[str] = (), digest: str | None = None, per_item: bool = False) -> list[ev.LedgerEvent]:
+    """The `StateObserved` facts of this import: one for a whole-scope snapshot (attributed to
+    `stamp`), or (`per_item`) the points of Config items with each item's own source id,
+    `POINTS_PER_MARKER` to a marker, each marker keyed by the digest of its points."""
+    if not observations:
+        return []
+    at = min(o.at for o in observations)
+    if not per_item:
+        return [stamp.event(ev.StateObserved, account, at, scope=scope, files=tuple(files), digest=digest)]
+    entries = sorted(f"{o.scope}|{to_us(o.at)}|{o.stamp.source_id}" for o in observations)
+    out = []
+    for i in range(0, len(entries), POINTS_PER_MARKER):
+        chunk = tuple(entries[i:i + POINTS_PER_MARKER])
+        key = hashlib.sha256("\n".join(chunk).encode()).hexdigest()[:32]
+        marker = Stamp(stamp.source, f"points-{key}", stamp.recorded_at, stamp.actor)
+        out.append(marker.event(ev.StateObserved, account, at, scope=scope, files=tuple(files), points=chunk))
+    return out
