@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from ledger.application.facade import Ledger
+from ledger.application.importing import provenance
 from ledger.cli.app import app, console, emit_json, fail, open_ledger, wants_json
 from ledger.errors import LedgerError, ValidationError
 from ledger.timeaxis import parse_iso, to_us
@@ -89,16 +90,17 @@ def can_cmd(
     """Could PRINCIPAL perform ACTION on RESOURCE (at a time)? Exit 0 allowed, 1 denied, 2 error."""
     with _ledger() as ledger:
         decision = ledger.can(principal, action, resource, _context(context), at, known_at)
+        data = provenance.annotate(ledger, decision.to_dict())
         if wants_json(json_output):
-            emit_json(decision.to_dict())
+            emit_json(data)
         else:
             colour = "green" if decision.allowed else "red"
             console.print(f"[bold {colour}]{decision.eval_decision}[/] {principal} {action} {resource}"
                           f"  (as of {decision.as_of.get('valid_time')})", highlight=False)
-            table = Table("policy", "type", "stmt", "effect", "put in place by")
-            for m in decision.decision.matched_statements:
+            table = Table("policy", "type", "stmt", "effect", "put in place by", "source")
+            for m, shown in zip(decision.decision.matched_statements, data["MatchedStatements"], strict=True):
                 table.add_row(m.source_policy_id, m.source_policy_type, str(m.sid or m.statement_index),
-                              m.effect, _origin(m.origin))
+                              m.effect, _origin(m.origin), provenance.summary(shown.get("Origin")))
             if decision.decision.matched_statements:
                 console.print(table)
             for key in decision.decision.missing_context_values:
@@ -121,17 +123,20 @@ def who_can_cmd(
     """Every principal allowed ACTION on RESOURCE (conditional ones with the missing keys)."""
     with _ledger() as ledger:
         result = ledger.who_can(action, resource, at, paths, max_depth, known_at=known_at)
+        data = provenance.annotate(ledger, result.to_dict())
         if wants_json(json_output):
-            emit_json(result.to_dict())
+            emit_json(data)
             return
-        table = Table("principal", "decision", "path", "missing context",
+        table = Table("principal", "decision", "path", "missing context", "sources",
                       title=f"who can {action} on {resource} (as of {result.as_of.get('valid_time')})")
-        for p in result.principals:
+        for p, shown in zip(result.principals, data["principals"], strict=True):
             path = " → ".join(f"{s.action} {s.resource}" for s in p.path)
             if p.delegated:
                 path = f"delegated: {p.reason}"
+            sources = dict.fromkeys(provenance.summary(m.get("Origin")) for step in shown["path"]
+                                    for m in step["via"])
             table.add_row(p.principal, p.eval_decision + (" (conditional)" if p.conditional else ""),
-                          path, ", ".join(p.missing_context))
+                          path, ", ".join(p.missing_context), "; ".join(s for s in sources if s))
         console.print(table)
 
 

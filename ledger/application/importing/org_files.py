@@ -99,6 +99,9 @@ def build_spec(outputs: list[Output], warnings: list[str]) -> OrgSpec:
     spec.policy_types = {str(p.get("Type")) for p in root.get("PolicyTypes") or ()
                          if isinstance(p, dict) and p.get("Status") == "ENABLED" and p.get("Type") in POLICY_TYPES}
     _tree(outputs, spec)
+    if not spec.complete_tree:
+        warnings.append("the listings do not cover the root and every OU: an OU or account they do not name is "
+                        "not treated as removed")
     _policies(outputs, spec, warnings)
     _attachments(outputs, spec, warnings)
     return spec

@@ -34,6 +34,8 @@ CACHE_RECORDS = 200_000
 _INDEX_TOPICS = (
     "AccountCreated", "UserCreated", "GroupCreated", "RoleCreated", "ManagedPolicyCreated", "RoleAssumed",
     "FederationTokenIssued", "BucketCreated", "BucketOwnershipChanged", "BucketDeleted", "JobCreated",
+    "OrganizationCreated", "OrganizationPolicyTypeEnabled", "OrganizationalUnitCreated", "AccountJoinedOrganization",
+    "AccountMoved", "OrganizationPolicyCreated", "OrganizationPolicyAttached",
 )
 
 ImportProgress = Callable[[str, int, int], None]  # (phase, files done, records done)
