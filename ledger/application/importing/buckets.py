@@ -135,7 +135,7 @@ def import_buckets(ledger: Ledger, file: str | Path, *, at: datetime | str,
     observations = [Observation(when, "s3", stamp, spec)] if spec.complete else [
         Observation(when, f"s3:bucket:{name}", stamp, BucketsSpec({name: bucket}))
         for name, bucket in sorted(spec.buckets.items())]
-    reconcile(ledger, {owner: observations}, lambda acct: {"s3": S3ScopeDiffer(acct)}, run_key=key,
+    reconcile(ledger, {owner: observations}, lambda acct, history: {"s3": S3ScopeDiffer(acct)}, run_key=key,
               extra=lambda acct, obs: markers(acct, obs, stamp, scope="s3", files=[Path(file).name], digest=digest,
                                                per_item=not spec.complete),
               summary=summary, source_keys=[f"snapshot:{key}"])

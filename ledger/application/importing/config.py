@@ -26,6 +26,7 @@ from ledger.application.importing.iam_differ import AwsManagedTimeline, IamScope
 from ledger.application.importing.observe import Observation, ScopeDiffer, Stamp, markers
 from ledger.application.importing.reconcile import ObservationSummary, Progress, histories, reconcile
 from ledger.application.importing.s3_differ import S3ScopeDiffer
+from ledger.domain import events as ev
 from ledger.errors import ImportFormatError
 from ledger.gc_pause import collector_paused
 
@@ -97,8 +98,9 @@ def import_config(ledger: Ledger, paths: Iterable[str | Path], *,
         summary.imported = sum(len(o) for o in by_account.values())
         aws_history = histories(ledger, [AWS_ACCOUNT])[AWS_ACCOUNT]
 
-        def differs(account: str) -> dict[str, ScopeDiffer]:
-            return {"iam": IamScopeDiffer(account, AwsManagedTimeline(aws_history)), "s3": S3ScopeDiffer(account)}
+        def differs(account: str, history: list[ev.LedgerEvent]) -> dict[str, ScopeDiffer]:
+            return {"iam": IamScopeDiffer(account, AwsManagedTimeline(aws_history), history),
+                    "s3": S3ScopeDiffer(account)}
 
         run_key = f"config-{now.isoformat()}"
         reconcile(ledger, by_account, differs, run_key=run_key,

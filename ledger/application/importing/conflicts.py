@@ -21,6 +21,7 @@ from projections.fold import changes_of
 _COMPARED = frozenset({"attach", "inline", "boundary", "trust", "member", "pver", "pdefault", "bucket_policy",
                        "ownership", "bucket", "orgattach", "orgpolicy", "orgmember", "orgunit", "orgtype", "scp"})
 _EXISTENCE = frozenset({"principal", "policy", "account"})  # compared only as present / absent
+_PRESENCE = frozenset({"attach", "member", "orgattach", "bucket"})  # their payload only names the parties
 _UNKNOWN = "LedgerUnknown"  # the placeholders of the importers: they knew nothing to disagree with
 
 
@@ -38,7 +39,7 @@ def _side(event: ev.LedgerEvent, change: Change) -> dict[str, Any]:
 def _says(change: Change) -> str:
     if change.op == "clear":
         return "absent"
-    if change.kind in _EXISTENCE:
+    if change.kind in _EXISTENCE or change.kind in _PRESENCE:
         return "present"
     return "present: " + json.dumps(change.payload, sort_keys=True, default=str)[:200]
 

@@ -10,6 +10,7 @@ nothing, so the fact "X is attached" is kept without inventing a document.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,9 @@ from ledger.domain.state import AccountState, Group, Role, User, apply
 
 class IamDiffer:
     def __init__(self, account: str, at: datetime, state: AccountState, aws_state: AccountState,
-                 stamp: Stamp, truncated: bool = False) -> None:
+                 stamp: Stamp, truncated: bool = False, ids_by_arn: dict[str, str] | None = None) -> None:
         self.account = account
+        self.ids_by_arn = ids_by_arn or {}
         self.at = at
         self.state = state
         self.aws_state = aws_state
@@ -110,8 +112,14 @@ class IamDiffer:
         if existing is not None:
             self.policy_ids[arn] = existing.policy_id
             return existing.policy_id
-        self.warn(f"dangling reference: {holder} is attached to {arn}, which is not in the dump")
-        policy_id = derived_id("policy", arn)
+        policy_id = self.ids_by_arn.get(arn)
+        if policy_id is None:
+            self.warn(f"dangling reference: {holder} is attached to {arn}, which neither this observation nor "
+                      "the ledger holds")
+            policy_id = derived_id("policy", arn)
+        else:
+            self.warn(f"{holder} is attached to {arn} before the ledger knows its document: it is recorded "
+                      "without one (granting nothing) until then")
         self.policy_ids[arn] = policy_id
         path, name = gaad.path_and_name(arn)
         self.emit(ev.ManagedPolicyCreated, owner if owner in (self.account, AWS_ACCOUNT) else self.account,
@@ -206,7 +214,8 @@ class IamDiffer:
                 if found is None and (existing := self.state.group_by_name(str(group_name))):
                     found = (existing.group_id, existing.arn)
                 if found is None:
-                    self.warn(f"dangling reference: user {arn} is in group {group_name}, which is not in the dump")
+                    self.warn(f"dangling reference: user {arn} is in group {group_name}, "
+                              "which neither this observation nor the ledger holds")
                     continue
                 wanted_groups[found[0]] = found[1]
             for gid, garn in sorted(wanted_groups.items()):
@@ -323,11 +332,12 @@ class IamDiffer:
 
 
 def diff_iam(dump: Dump, scope: str, account: str, at: datetime, state: AccountState, aws_state: AccountState,
-             stamp: Stamp) -> Diffed:
+             stamp: Stamp, ids_by_arn: dict[str, str] | None = None) -> Diffed:
     """The facts that take the ledger's state of `account` (or of the one entity `scope` names)
-    to the dump's, all at `at`."""
+    to the dump's, all at `at`. `ids_by_arn`: managed policies the ledger knows at any time, so a
+    reference before a policy's first sighting keeps its id."""
     names.check_account_id(account)
-    differ = IamDiffer(account, at, state, aws_state, stamp, dump.truncated)
+    differ = IamDiffer(account, at, state, aws_state, stamp, dump.truncated, ids_by_arn)
     counts = Counter(str(item.get(key)) for items, key in (
         (dump.users, "UserId"), (dump.groups, "GroupId"), (dump.roles, "RoleId"), (dump.policies, "PolicyId"))
         for item in items if item.get(key))
@@ -373,12 +383,14 @@ class AwsManagedTimeline:
 class IamScopeDiffer:
     """The "iam" family of observations for the sweep (`observe.ScopeDiffer`)."""
 
-    def __init__(self, account: str, aws: AwsManagedTimeline) -> None:
+    def __init__(self, account: str, aws: AwsManagedTimeline, history: Sequence[ev.LedgerEvent] = ()) -> None:
         self.account = account
         self.aws = aws
+        self.ids_by_arn = {e.policy_arn: e.policy_id for e in [*aws.history, *history]
+                           if isinstance(e, ev.ManagedPolicyCreated)}
 
     def diff(self, spec: Any, scope: str, state: AccountState, at: datetime, stamp: Stamp) -> Diffed:
-        diffed = diff_iam(spec, scope, self.account, at, state, self.aws.at(at), stamp)
+        diffed = diff_iam(spec, scope, self.account, at, state, self.aws.at(at), stamp, self.ids_by_arn)
         self.aws.add(diffed.events)
         return diffed
 

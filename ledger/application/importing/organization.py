@@ -49,7 +49,7 @@ def import_organization(ledger: Ledger, source: str | Path, *, at: datetime | st
     stamp = Stamp("snapshot", key, datetime.now(UTC), "organizations-snapshot")
     files = sorted({where.split(":", 1)[0] for *_, where in outputs})
     reconcile(ledger, {spec.management_account: [Observation(when, "organization", stamp, spec)]},
-              lambda account: {"organization": OrgScopeDiffer()}, run_key=key,
+              lambda account, history: {"organization": OrgScopeDiffer()}, run_key=key,
               extra=lambda account, obs: markers(account, obs, stamp, scope="organization", files=files,
                                                  digest=spec.digest()),
               summary=summary, progress=progress)

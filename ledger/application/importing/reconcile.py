@@ -50,16 +50,17 @@ def histories(ledger: Ledger, accounts: Iterable[str]) -> dict[str, list[ev.Ledg
 
 
 def reconcile(ledger: Ledger, observations: dict[str, list[Observation]],
-              differs: Callable[[str], dict[str, ScopeDiffer]], *, run_key: str,
+              differs: Callable[[str, list[ev.LedgerEvent]], dict[str, ScopeDiffer]], *, run_key: str,
               extra: Callable[[str, list[Observation]], list[ev.LedgerEvent]],
               summary: ObservationSummary, source_keys: Sequence[str] = (),
               progress: Progress | None = None) -> None:
-    """Sweep each account's observations, then record every account's events (and the `extra`
-    facts, e.g. the observation markers) with the import's `source_keys`."""
+    """Sweep each account's observations (`differs` makes the differs of an account from its
+    history), then record every account's events (and the `extra` facts, e.g. the observation
+    markers) with the import's `source_keys`."""
     known = histories(ledger, observations)
     pending: list[ev.LedgerEvent] = []
     for done, (account, items) in enumerate(sorted(observations.items()), 1):
-        result = sweep(account, known[account], items, differs(account), run_key)
+        result = sweep(account, known[account], items, differs(account, known[account]), run_key)
         summary.warnings.extend(result.warnings)
         summary.conflicts.extend(disagreements(merged(known[account], result.events)))
         pending.extend(result.events)

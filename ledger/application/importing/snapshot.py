@@ -58,7 +58,8 @@ def import_snapshot(
     stamp = Stamp("snapshot", key, datetime.now(UTC), "snapshot")
     observation = Observation(when, "iam", stamp, dump)
     aws = AwsManagedTimeline(histories(ledger, [AWS_ACCOUNT])[AWS_ACCOUNT])
-    reconcile(ledger, {target: [observation]}, lambda acct: {"iam": IamScopeDiffer(acct, aws)}, run_key=key,
+    reconcile(ledger, {target: [observation]}, lambda acct, history: {"iam": IamScopeDiffer(acct, aws, history)},
+              run_key=key,
               extra=lambda acct, obs: markers(acct, obs, stamp, scope="iam", files=[p.name for p in paths],
                                                digest=dump.digest()),
               summary=summary)
