@@ -156,3 +156,18 @@ def test_policy_documents_may_be_url_encoded_or_objects() -> None:
     """The fixture's documents are URL-encoded as IAM returns them (checked so the tests above read them)."""
     role = items()[0]["configuration"]
     assert json.loads(urllib.parse.unquote(role["assumeRolePolicyDocument"]))["Version"] == "2012-10-17"
+
+
+class TestBatches:
+    def test_an_import_written_in_several_batches_is_still_idempotent(self, ledger: Ledger, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+        """With batches of two events, every item's key is registered once: a second import of the
+        same items, and of more items that change nothing, writes nothing new."""
+        from ledger.application.importing import reconcile
+
+        monkeypatch.setattr(reconcile, "BATCH_EVENTS", 2)
+        first = import_config(ledger, [HISTORY])
+        assert ([], 3) == (first.warnings, first.imported)
+        position = ledger.store.max_position()
+        assert (0, 3) == (import_config(ledger, [HISTORY]).events, import_config(ledger, [HISTORY]).duplicates)
+        assert position == ledger.store.max_position()

@@ -93,6 +93,7 @@ def import_config(ledger: Ledger, paths: Iterable[str | Path], *,
                 continue
             stamp = Stamp("config", item.key, now, "aws-config")
             by_account[item.account].append(Observation(item.at, scope, stamp, spec))
+        del items, fresh  # the observations hold what is needed; the parsed items can go
         for observations in by_account.values():
             observations.sort(key=lambda o: (o.at, o.scope))
         summary.imported = sum(len(o) for o in by_account.values())
@@ -106,7 +107,8 @@ def import_config(ledger: Ledger, paths: Iterable[str | Path], *,
         reconcile(ledger, by_account, differs, run_key=run_key,
                   extra=lambda account, obs: markers(account, obs, Stamp("config", run_key, now, "aws-config"),
                                                      scope="config", per_item=True),
-                  summary=summary, source_keys=[f"config:{item.key}" for item in fresh], progress=progress)
+                  summary=summary, progress=progress,
+                  source_keys=[f"config:{o.stamp.source_id}" for obs in by_account.values() for o in obs])
     summary.seconds = time.perf_counter() - started
     log.info("config_imported", **{k: v for k, v in summary.to_dict().items() if k not in ("skipped", "conflicts")})
     return summary

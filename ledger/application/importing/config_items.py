@@ -12,9 +12,8 @@ Field spellings of both the delivered files and the API are read (`awsAccountId`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.application.importing.cloudtrail.records import default_ownership
 from ledger.application.importing.gaad import Dump
@@ -39,8 +38,7 @@ class Skip(Exception):
         self.kind = kind
 
 
-@dataclass(frozen=True)
-class ConfigItem:
+class ConfigItem(NamedTuple):
     resource_type: str
     resource_id: str
     account: str
@@ -52,11 +50,7 @@ class ConfigItem:
     supplementary: dict[str, Any]
     tags: dict[str, str]
     arn: str | None
-
-    @property
-    def key(self) -> str:
-        """The item's source id: resource type, resource id and configurationStateId."""
-        return f"{self.resource_type}/{self.resource_id}/{self.state_id}"
+    key: str  # the item's source id: resource type, resource id and configurationStateId
 
 
 def items_of(document: Any) -> list[Any] | None:
@@ -121,7 +115,8 @@ def parse_item(raw: Any) -> ConfigItem:
     return ConfigItem(str(resource_type), resource_id, account, at, str(state_id), status,
                       str(raw.get("awsRegion") or "us-east-1"), configuration,
                       _json_object(raw.get("supplementaryConfiguration")) or {},
-                      {str(k): str(v) for k, v in tags.items()}, raw.get("ARN") or raw.get("arn"))
+                      {str(k): str(v) for k, v in tags.items()}, raw.get("ARN") or raw.get("arn"),
+                      f"{resource_type}/{resource_id}/{state_id}")
 
 
 def scope_of(item: ConfigItem) -> str:

@@ -56,6 +56,8 @@ def disagreements(events: Iterable[tuple[ev.LedgerEvent, bool]]) -> list[dict[st
     """Every change by one source of a fact last set by another, in the given (valid-time) order;
     each item is (event, is_new) and, if any item is new, only changes involving a new one count."""
     ordered = list(events)
+    if len({event.source for event, _ in ordered}) < 2:
+        return []  # one source cannot disagree with itself
     only_new = any(new for _, new in ordered)
     last: dict[str, tuple[_Seen, bool]] = {}
     found: list[dict[str, Any]] = []

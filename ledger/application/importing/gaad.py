@@ -88,21 +88,34 @@ def infer_account(dump: Dump) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
+_DECODED: dict[str, dict[str, Any] | None] = {}
+_DECODED_MAX = 50_000
+
+
 def document(value: Any) -> dict[str, Any] | None:
-    """A policy document from an object or a (URL-encoded) JSON string; None if it is neither."""
+    """A policy document from an object or a (URL-encoded) JSON string; None if it is neither.
+
+    Decoded texts are remembered: histories repeat the same documents item after item, and URL
+    decoding is the dearest step of a Config import. The result is shared, so it is never mutated
+    (events and states only read documents)."""
     if isinstance(value, dict):
         copied: dict[str, Any] = json.loads(json.dumps(value))
         return copied
-    if isinstance(value, str) and value.strip():
-        text = value.strip()
-        if not text.startswith("{"):
-            text = urllib.parse.unquote(text)
+    if not isinstance(value, str):
+        return None
+    if value in _DECODED:
+        return _DECODED[value]
+    text = value.strip()
+    loaded: Any = None
+    if text:
         try:
-            loaded = json.loads(text)
+            loaded = json.loads(text if text.startswith("{") else urllib.parse.unquote(text))
         except (json.JSONDecodeError, RecursionError):
-            return None
-        return loaded if isinstance(loaded, dict) else None
-    return None
+            loaded = None
+    if len(_DECODED) >= _DECODED_MAX:
+        _DECODED.clear()
+    found = _DECODED[value] = loaded if isinstance(loaded, dict) else None
+    return found
 
 
 def attached(item: dict[str, Any]) -> list[str]:

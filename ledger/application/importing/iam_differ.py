@@ -336,15 +336,16 @@ def diff_iam(dump: Dump, scope: str, account: str, at: datetime, state: AccountS
     """The facts that take the ledger's state of `account` (or of the one entity `scope` names)
     to the dump's, all at `at`. `ids_by_arn`: managed policies the ledger knows at any time, so a
     reference before a policy's first sighting keeps its id."""
-    names.check_account_id(account)
     differ = IamDiffer(account, at, state, aws_state, stamp, dump.truncated, ids_by_arn)
-    counts = Counter(str(item.get(key)) for items, key in (
-        (dump.users, "UserId"), (dump.groups, "GroupId"), (dump.roles, "RoleId"), (dump.policies, "PolicyId"))
-        for item in items if item.get(key))
-    differ.shared_ids = {ident for ident, n in counts.items() if n > 1}
-    for ident in sorted(differ.shared_ids):
-        differ.warn(f"invalid dump: unique id {ident} is given to {counts[ident]} entities; "
-                    "they are keyed by ids derived from their ARNs instead")
+    if scope == "iam":  # a whole dump may give one id to several entities; one entity cannot
+        names.check_account_id(account)
+        counts = Counter(str(item.get(key)) for items, key in (
+            (dump.users, "UserId"), (dump.groups, "GroupId"), (dump.roles, "RoleId"), (dump.policies, "PolicyId"))
+            for item in items if item.get(key))
+        differ.shared_ids = {ident for ident, n in counts.items() if n > 1}
+        for ident in sorted(differ.shared_ids):
+            differ.warn(f"invalid dump: unique id {ident} is given to {counts[ident]} entities; "
+                        "they are keyed by ids derived from their ARNs instead")
     if not state.exists:
         differ.emit(ev.AccountCreated, account_name=account, root_arn=names.root_arn(account))
     if scope != "iam" and not dump.entity_count():

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from ledger.domain import events as ev
 from ledger.domain.state import STATELESS_EVENTS, AccountState, apply
@@ -27,9 +27,8 @@ STATEFUL_TOPICS = tuple(sorted(name for name, cls in ev.EVENT_TYPES.items()
 POINTS_PER_MARKER = 5000
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """Who and what every event of one observation is attributed to."""
+class Stamp(NamedTuple):
+    """Who and what every event of one observation is attributed to (a tuple: one per Config item)."""
 
     source: ev.Source
     source_id: str
@@ -58,8 +57,7 @@ class ScopeDiffer(Protocol):
     def spec_of(self, scope: str, state: AccountState) -> Any: ...
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
     at: datetime
     scope: str  # "iam", "iam:role:<id>", "s3", "s3:bucket:<name>", "organization"
     stamp: Stamp
@@ -128,6 +126,10 @@ def sweep(account: str, history: Sequence[ev.LedgerEvent], observations: Sequenc
     timeline.sort(key=lambda item: item[:3])
     old, new = AccountState(account), AccountState(account)
     changed: set[str] = set()
+    # scope -> (what it last observed, history read so far): a repeat of the same observation
+    # with no recorded history in between changes nothing (Config records changes of properties
+    # the ledger does not model too), so it is not diffed again.
+    last_seen: dict[str, tuple[Any, int]] = {}
     cursor = 0
     for at, _, scope, item in timeline:
         while cursor < len(history) and history[cursor].occurred_at <= at:
@@ -138,7 +140,13 @@ def sweep(account: str, history: Sequence[ev.LedgerEvent], observations: Sequenc
             cursor += 1
         differ = differs[family(scope)]
         if isinstance(item, Observation):
+            if last_seen.get(scope) == (item.spec, cursor):
+                continue
             diffed = differ.diff(item.spec, scope, new, at, item.stamp)
+            if diffed.warnings:
+                last_seen.pop(scope, None)
+            else:
+                last_seen[scope] = (item.spec, cursor)
             if any(e.account_id == account for e in diffed.events):
                 changed.add(scope)
         else:

@@ -74,6 +74,8 @@ def write(ledger: Ledger, events: list[ev.LedgerEvent], source_keys: Sequence[st
           progress: Progress | None = None) -> None:
     """Record in batches of whole source ids (an observation's events are never split); the
     import's own keys go with the last batch, so a re-run after a crash re-does only the rest."""
+    registered = {f"{e.source}:{e.source_id}" for e in events if e.source_id}  # each batch registers its own
+    source_keys = [key for key in dict.fromkeys(source_keys) if key not in registered]
     batches: list[list[ev.LedgerEvent]] = [[]]
     for event in events:
         current = batches[-1]
