@@ -7,11 +7,14 @@ import copy
 import gzip
 import itertools
 import json
+import random
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger import Ledger
 from ledger.application.importing.config import import_config
@@ -171,3 +174,68 @@ class TestBatches:
         position = ledger.store.max_position()
         assert (0, 3) == (import_config(ledger, [HISTORY]).events, import_config(ledger, [HISTORY]).duplicates)
         assert position == ledger.store.max_position()
+
+
+ROLE_ITEM = items()[0]
+_TRUSTS = {accounts: urllib.parse.quote(json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]},
+     "Action": "sts:AssumeRole"}]})) for accounts in ((A,), (A, P), (P,))}
+_MANAGED = [f"arn:aws:iam::{A}:policy/p{i}" for i in range(3)]
+
+
+def _generated(day: int, trust: tuple[str, ...], attached: tuple[int, ...], deleted: bool) -> dict[str, Any]:
+    entry = copy.deepcopy(ROLE_ITEM)
+    entry.update(configurationItemCaptureTime=f"2024-03-{day:02d}T00:00:00.000Z", configurationStateId=day,
+                 configurationItemStatus="ResourceDeleted" if deleted else "OK")
+    if deleted:
+        entry["configuration"] = None
+    else:
+        entry["configuration"].update(assumeRolePolicyDocument=_TRUSTS[trust], attachedManagedPolicies=[
+            {"policyName": f"p{i}", "policyArn": _MANAGED[i]} for i in attached])
+    return entry
+
+
+def state_at_account(ledger: Ledger, account: str, when: str) -> str:
+    """One account's write-side state replayed from every event with occurred_at <= `when`."""
+    import dataclasses
+
+    from ledger.domain.state import AccountState
+    from ledger.timeaxis import parse_iso
+
+    cut = parse_iso(when)
+    state = AccountState(account)
+    for event in sorted((e for e in ledger.events() if e.account_id == account and e.occurred_at <= cut),
+                        key=lambda e: (e.occurred_at, e.position or 0)):
+        state.fold(event)
+    data = dataclasses.asdict(state)
+    data.pop("version")
+    return json.dumps(data, sort_keys=True, default=lambda o: sorted(o) if isinstance(o, set) else str(o))
+
+
+HISTORY_ITEMS = st.lists(st.tuples(st.sampled_from(sorted(_TRUSTS)), st.sets(st.integers(0, 2)).map(tuple),
+                                   st.booleans()), min_size=2, max_size=6)
+
+
+class TestAnyOrderProperty:
+    @settings(max_examples=10)
+    @given(changes=HISTORY_ITEMS, runs=st.integers(1, 4), seed=st.integers(0, 1000))
+    def test_items_in_any_runs_and_order_give_the_chronological_history(
+            self, tmp_path_factory: pytest.TempPathFactory, changes: list[tuple[Any, ...]], runs: int,
+            seed: int) -> None:
+        """A generated role history, split into runs imported in a random order: the same state on
+        every day as importing it all at once."""
+        entries = [_generated(day, trust, tuple(sorted(att)), deleted and day > 1)
+                   for day, (trust, att, deleted) in enumerate(changes, 1)]
+        rng = random.Random(seed)
+        order = entries[:]
+        rng.shuffle(order)
+        tmp = tmp_path_factory.mktemp("runs")
+        with Ledger.open(f"sqlite:///{tmp}/all.db") as reference, Ledger.open(f"sqlite:///{tmp}/runs.db") as split:
+            import_config(reference, [write(tmp, "all.json", entries)])
+            for number in range(runs):
+                chunk = order[number::runs]
+                if chunk:
+                    import_config(split, [write(tmp, f"run{number}.json", chunk)])
+            for day in range(len(entries) + 1):
+                when = f"2024-03-{day:02d}T12:00:00Z" if day else "2024-02-28T12:00:00Z"
+                assert state_at_account(reference, A, when) == state_at_account(split, A, when), day

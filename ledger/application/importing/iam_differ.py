@@ -397,3 +397,28 @@ class IamScopeDiffer:
 
     def spec_of(self, scope: str, state: AccountState) -> Any:
         return gaad.dump_of_state(state, scope)
+
+    def dependents(self, reset: ev.LedgerEvent, state: AccountState, at: datetime, stamp: Stamp) -> Diffed:
+        """What must end before a recorded deletion or baseline creation (see `observe.cascade`)."""
+        differ = IamDiffer(self.account, at, state, self.aws.at(at), stamp)
+        if isinstance(reset, (ev.RoleDeleted, ev.RoleCreated)) and (role := state.roles.get(reset.role_id)):
+            differ._strip("role", role.role_id, role.arn, role)
+            differ.tags("role", role.role_id, role.arn, dict(role.tags), {})
+        elif isinstance(reset, (ev.UserDeleted, ev.UserCreated)) and (user := state.users.get(reset.user_id)):
+            for gid in sorted(user.groups):
+                differ.emit(ev.UserRemovedFromGroup, user_id=user.user_id, user_arn=user.arn, group_id=gid,
+                            group_arn=state.groups[gid].arn if gid in state.groups else "")
+            differ._strip("user", user.user_id, user.arn, user)
+            differ.tags("user", user.user_id, user.arn, dict(user.tags), {})
+        elif isinstance(reset, (ev.GroupDeleted, ev.GroupCreated)) and (group := state.groups.get(reset.group_id)):
+            for uid in sorted(group.members):
+                if uid in state.users:
+                    differ.emit(ev.UserRemovedFromGroup, user_id=uid, user_arn=state.users[uid].arn,
+                                group_id=group.group_id, group_arn=group.arn)
+            differ._strip("group", group.group_id, group.arn, group)
+        elif isinstance(reset, ev.ManagedPolicyDeleted) and (policy := state.policies.get(reset.policy_id)):
+            for kind, holder_id in sorted(policy.attachments):
+                if (holder := state.holder(kind, holder_id)) is not None:
+                    differ.emit(ev.PolicyDetached, principal_kind=kind, principal_id=holder_id,
+                                principal_arn=holder.arn, policy_id=policy.policy_id, policy_arn=policy.arn)
+        return differ.plan

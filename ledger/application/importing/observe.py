@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, Protocol
 
 from ledger.domain import events as ev
@@ -134,6 +134,8 @@ def sweep(account: str, history: Sequence[ev.LedgerEvent], observations: Sequenc
     for at, _, scope, item in timeline:
         while cursor < len(history) and history[cursor].occurred_at <= at:
             event = history[cursor]
+            if changed and type(event) in CASCADING:
+                cascade(account, event, new, differs, run_key, observations[0].stamp.recorded_at, result)
             if type(event) not in STATELESS_EVENTS:
                 apply(event, old)
                 apply(event, new)
@@ -161,6 +163,34 @@ def sweep(account: str, history: Sequence[ev.LedgerEvent], observations: Sequenc
         result.events.extend(diffed.events)
         result.warnings.extend(diffed.warnings)
     return result
+
+
+# Recorded events that end what came before for one entity: a deletion (AWS allows one only once
+# the entity's dependents are gone) and a creation, which an earlier import recorded as the
+# entity's baseline because it did not exist then. What this import attached to the entity before
+# such an event must end there too, as a chronological import would have made it.
+_RESETS: tuple[type[ev.LedgerEvent], ...] = (
+    ev.RoleDeleted, ev.UserDeleted, ev.GroupDeleted, ev.ManagedPolicyDeleted, ev.RoleCreated, ev.UserCreated,
+    ev.GroupCreated, ev.BucketCreated, ev.OrganizationCreated)
+CASCADING = frozenset(_RESETS)
+
+
+def cascade(account: str, reset: ev.LedgerEvent, new: AccountState, differs: dict[str, ScopeDiffer],
+            run_key: str, recorded_at: datetime, result: SweepResult) -> None:
+    """Before a recorded deletion or baseline creation is folded, end what this import added to
+    the entity (each differ that knows the entity's kind answers; the others add nothing)."""
+    stamp = Stamp(reset.source, f"{reset.source_id}#after:{run_key}", recorded_at, "ledger-import")
+    # One microsecond before: at the same instant the log order would put these after the reset.
+    just_before = reset.occurred_at - timedelta(microseconds=1)
+    for differ in differs.values():
+        remove = getattr(differ, "dependents", None)
+        if remove is None:
+            continue
+        diffed: Diffed = remove(reset, new, just_before, stamp)
+        for event in diffed.events:
+            if event.account_id == account:
+                apply(event, new)
+        result.events.extend(diffed.events)
 
 
 def markers(account: str, observations: Sequence[Observation], stamp: Stamp, *, scope: str,

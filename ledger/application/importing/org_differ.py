@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.application.importing.observe import Diffed, Stamp
-from ledger.application.importing.org_spec import OrgSpec, spec_of_state
+from ledger.application.importing.org_spec import POLICY_TYPES, OrgSpec, spec_of_state
 from ledger.domain import events as ev
 from ledger.domain import names
 from ledger.domain.entities import Organization
@@ -141,3 +141,16 @@ class OrgScopeDiffer:
 
     def spec_of(self, scope: str, state: AccountState) -> Any:
         return spec_of_state(state.account_id, state.organization)
+
+    def dependents(self, reset: ev.LedgerEvent, state: AccountState, at: datetime, stamp: Stamp) -> Diffed:
+        """A recorded baseline creation of the organisation ends what this import recorded of it
+        before: its baseline re-creates everything that observation saw."""
+        org = state.organization
+        if not isinstance(reset, ev.OrganizationCreated) or org is None or org.root_id is None:
+            return Diffed()
+        empty = OrgSpec(state.account_id, org.organization_id, org.root_id, set(org.policy_types),
+                        listed_types=set(POLICY_TYPES), targets_known=set(org.policies))
+        diff = _OrgDiff(empty, state, at, stamp)
+        diff.removals(org)
+        diff.attachments(org)
+        return diff.out

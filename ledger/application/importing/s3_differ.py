@@ -92,3 +92,12 @@ class S3ScopeDiffer:
 
     def spec_of(self, scope: str, state: AccountState) -> Any:
         return spec_of_state(scope, state)
+
+    def dependents(self, reset: ev.LedgerEvent, state: AccountState, at: datetime, stamp: Stamp) -> Diffed:
+        """A recorded baseline creation of a bucket ends the policy this import gave it before."""
+        out = Diffed()
+        if isinstance(reset, ev.BucketCreated) and (bucket := state.buckets.get(reset.bucket_name)) \
+                and bucket.policy is not None:
+            out.events.append(stamp.event(ev.BucketPolicyDeleted, self.account, at,
+                                          bucket_name=bucket.name, bucket_arn=bucket.arn))
+        return out
