@@ -138,7 +138,7 @@ def import_buckets(ledger: Ledger, file: str | Path, *, at: datetime | str,
     reconcile(ledger, {owner: observations}, lambda acct, history: {"s3": S3ScopeDiffer(acct)}, run_key=key,
               extra=lambda acct, obs: markers(acct, obs, stamp, scope="s3", files=[Path(file).name], digest=digest,
                                                per_item=not spec.complete),
-              summary=summary, source_keys=[f"snapshot:{key}"])
+              summary=summary, source_keys=lambda acct, obs: [f"snapshot:{key}"])
     summary.imported = summary.records
     summary.seconds = time.perf_counter() - started
     return summary

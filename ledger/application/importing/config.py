@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,10 +35,9 @@ _KEY_CHUNK = 10_000
 
 
 def read_items(paths: Iterable[Path], summary: ObservationSummary,
-               progress: Progress | None = None) -> list[ci.ConfigItem]:
-    """Every usable item of every readable file; a file that is not Config output is an error."""
+               progress: Progress | None = None) -> Iterator[tuple[Path, list[ci.ConfigItem]]]:
+    """Each readable file with its usable items; a file that is not Config output is an error."""
     files = list(paths)
-    items: list[ci.ConfigItem] = []
     for done, path in enumerate(files, 1):
         summary.files += 1
         try:
@@ -48,31 +47,47 @@ def read_items(paths: Iterable[Path], summary: ObservationSummary,
         except ImportFormatError as error:
             summary.errors.append({"path": str(path), "reason": error.message})
             continue
+        items: list[ci.ConfigItem] = []
         for entry in raw:
             summary.records += 1
             try:
                 items.append(ci.parse_item(entry))
             except ci.Skip as skip:
                 summary.skipped[skip.kind] += 1
+        del raw
+        yield path, items
         if progress:
             progress("scan", done, len(files))
-    return items
 
 
-def _new_items(ledger: Ledger, items: list[ci.ConfigItem], summary: ObservationSummary) -> list[ci.ConfigItem]:
-    """Items not seen before, in this import or an earlier one (by configurationStateId)."""
-    unique: dict[str, ci.ConfigItem] = {}
-    for item in items:
-        if item.key in unique:
-            summary.duplicates += 1
-        else:
-            unique[item.key] = item
-    keys = [f"config:{key}" for key in unique]
-    seen: set[str] = set()
-    for start in range(0, len(keys), _KEY_CHUNK):
-        seen |= ledger.store.existing_source_keys(keys[start:start + _KEY_CHUNK])
-    summary.duplicates += len(seen)
-    return [item for key, item in unique.items() if f"config:{key}" not in seen]
+def read_observations(ledger: Ledger, paths: Iterable[Path], summary: ObservationSummary, recorded_at: datetime,
+                      progress: Progress | None = None) -> dict[str, list[Observation]]:
+    """The observations of every item not seen before (in this import or an earlier one, by
+    configurationStateId), by account in time order; a file's items are turned into observations
+    as it is read, so memory holds the observations, not the files."""
+    by_account: dict[str, list[Observation]] = defaultdict(list)
+    taken: set[str] = set()
+    for _, items in read_items(paths, summary, progress):
+        keys = list(dict.fromkeys(f"config:{item.key}" for item in items if f"config:{item.key}" not in taken))
+        seen: set[str] = set()
+        for start in range(0, len(keys), _KEY_CHUNK):
+            seen |= ledger.store.existing_source_keys(keys[start:start + _KEY_CHUNK])
+        for item in items:
+            key = f"config:{item.key}"
+            if key in taken or key in seen:
+                summary.duplicates += 1
+                continue
+            taken.add(key)
+            try:
+                scope, spec = ci.scope_of(item), ci.spec_of(item)
+            except ci.Skip as skip:
+                summary.skipped[skip.kind] += 1
+                continue
+            by_account[item.account].append(
+                Observation(item.at, scope, Stamp("config", item.key, recorded_at, "aws-config"), spec))
+    for observations in by_account.values():
+        observations.sort(key=lambda o: (o.at, o.scope))
+    return by_account
 
 
 def import_config(ledger: Ledger, paths: Iterable[str | Path], *,
@@ -81,21 +96,8 @@ def import_config(ledger: Ledger, paths: Iterable[str | Path], *,
     started = time.perf_counter()
     summary = ObservationSummary(kind="config")
     with collector_paused():
-        items = read_items(discover(paths), summary, progress)
-        fresh = _new_items(ledger, items, summary)
         now = datetime.now(UTC)
-        by_account: dict[str, list[Observation]] = defaultdict(list)
-        for item in fresh:
-            try:
-                scope, spec = ci.scope_of(item), ci.spec_of(item)
-            except ci.Skip as skip:
-                summary.skipped[skip.kind] += 1
-                continue
-            stamp = Stamp("config", item.key, now, "aws-config")
-            by_account[item.account].append(Observation(item.at, scope, stamp, spec))
-        del items, fresh  # the observations hold what is needed; the parsed items can go
-        for observations in by_account.values():
-            observations.sort(key=lambda o: (o.at, o.scope))
+        by_account = read_observations(ledger, discover(paths), summary, now, progress)
         summary.imported = sum(len(o) for o in by_account.values())
         aws_history = histories(ledger, [AWS_ACCOUNT])[AWS_ACCOUNT]
 
@@ -108,7 +110,7 @@ def import_config(ledger: Ledger, paths: Iterable[str | Path], *,
                   extra=lambda account, obs: markers(account, obs, Stamp("config", run_key, now, "aws-config"),
                                                      scope="config", per_item=True),
                   summary=summary, progress=progress,
-                  source_keys=[f"config:{o.stamp.source_id}" for obs in by_account.values() for o in obs])
+                  source_keys=lambda account, obs: [f"config:{o.stamp.source_id}" for o in obs])
     summary.seconds = time.perf_counter() - started
     log.info("config_imported", **{k: v for k, v in summary.to_dict().items() if k not in ("skipped", "conflicts")})
     return summary

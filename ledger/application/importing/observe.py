@@ -6,7 +6,9 @@ history as recorded) and `new` (plus what this import emits). Each observation o
 diffed against `new` at its time; each earlier-recorded observation later in time (a
 `StateObserved` marker) is re-asserted against `new` from what `old` held there, so an older
 observation imported last changes history only until the next observation says otherwise: the
-history a chronological import would have made. Pure: reads events, returns events.
+history a chronological import would have made. What the import added to an entity also ends
+where the recorded history deletes it or re-creates it as an earlier import's baseline.
+Pure: reads events, returns events.
 """
 
 from __future__ import annotations

@@ -90,7 +90,9 @@ def summary(origin: Any) -> str:
         text = f"config {c['resourceType']} {c['resourceId']} state {c['configurationStateId']}"
     elif "snapshot" in found:
         s = found["snapshot"]
-        text = f"snapshot {', '.join(s['files']) or found['source_id']} at {s['observed_at']}"
+        files = s["files"]
+        what = files[0] if len(files) == 1 else f"{s['scope']} ({len(files)} files)" if files else found["source_id"]
+        text = f"snapshot {what} at {s['observed_at']}"
     elif "cloudtrail_event_id" in found:
         text = f"cloudtrail {found['cloudtrail_event_id']}"
     else:

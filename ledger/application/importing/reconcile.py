@@ -52,22 +52,23 @@ def histories(ledger: Ledger, accounts: Iterable[str]) -> dict[str, list[ev.Ledg
 def reconcile(ledger: Ledger, observations: dict[str, list[Observation]],
               differs: Callable[[str, list[ev.LedgerEvent]], dict[str, ScopeDiffer]], *, run_key: str,
               extra: Callable[[str, list[Observation]], list[ev.LedgerEvent]],
-              summary: ObservationSummary, source_keys: Sequence[str] = (),
+              summary: ObservationSummary, source_keys: Callable[[str, list[Observation]], Sequence[str]] | None = None,
               progress: Progress | None = None) -> None:
     """Sweep each account's observations (`differs` makes the differs of an account from its
-    history), then record every account's events (and the `extra` facts, e.g. the observation
-    markers) with the import's `source_keys`."""
+    history), then record that account's events, its `extra` facts (e.g. the observation markers)
+    and its `source_keys`, an account at a time (memory holds one account's events)."""
     known = histories(ledger, observations)
-    pending: list[ev.LedgerEvent] = []
     for done, (account, items) in enumerate(sorted(observations.items()), 1):
-        result = sweep(account, known[account], items, differs(account, known[account]), run_key)
+        history = known.pop(account)
+        result = sweep(account, history, items, differs(account, history), run_key)
         summary.warnings.extend(result.warnings)
-        summary.conflicts.extend(disagreements(merged(known[account], result.events)))
-        pending.extend(result.events)
-        pending.extend(extra(account, items))
+        summary.conflicts.extend(disagreements(merged(history, result.events)))
+        del history
         if progress:
             progress("diff", done, len(observations))
-    write(ledger, pending, source_keys, summary, progress)
+        events = result.events + extra(account, items)
+        del result
+        write(ledger, events, source_keys(account, items) if source_keys else (), summary, progress)
 
 
 def write(ledger: Ledger, events: list[ev.LedgerEvent], source_keys: Sequence[str], summary: ImportSummary,
