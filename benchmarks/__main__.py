@@ -16,7 +16,7 @@ SUITES = {
     "policy": ("benchmarks.bench_policy", "Policy engine: µs per decision and simulate throughput, vs cedarpy"),
     "store": ("benchmarks.bench_store", "Event store: batched append and command latency"),
     "projections": ("benchmarks.bench_projections", "Projections: rebuild, can(at), who_can(at), memory"),
-    "import": ("benchmarks.bench_import", "CloudTrail import throughput and memory"),
+    "import": ("benchmarks.bench_import", "CloudTrail and AWS Config import throughput and memory"),
     "integrity": ("benchmarks.bench_integrity", "Tamper evidence: verify throughput"),
     "trust": ("benchmarks.bench_trust", "Trust report: tamper, concurrency, crash and fuzz campaigns"),
     "scale": ("benchmarks.bench_scale", "Issue 12 scale targets: measured, same-run baseline, ratio (>1: better)"),

@@ -1,5 +1,6 @@
 """Import throughput benchmark: a generated CloudTrail set imported into a fresh SQLite ledger,
-against a baseline of merely parsing the same files. Reports records/s and peak memory (RSS).
+against a baseline of merely parsing the same files. Reports records/s and peak memory (RSS);
+then the same for AWS Config items (`bench_config_import`).
 
     python -m benchmarks.bench_import [--records N] [--quick]
 """
@@ -119,6 +120,9 @@ def run(quick: bool, records: int | None = None) -> list[dict[str, Any]]:
             results.append({"name": "re-import (all duplicates)", "records": again.records,
                             "seconds": round(again.seconds, 3), "records_per_s": round(again.records_per_second),
                             "new_events": again.events})
+    from benchmarks import bench_config_import  # AWS Config items, with their own parse-only baselines
+
+    results.extend(bench_config_import.run(quick))
     return results
 
 

@@ -105,6 +105,13 @@ class ImportTooLargeError(ImportFormatError):
     code = "ImportTooLarge"
 
 
+class OrganizationStructureError(ImportFormatError):
+    """An organisation that cannot be: an OU cycle, an account or OU under two parents, a parent
+    that is neither the root nor a listed OU, a policy attached to a target nobody lists."""
+
+    code = "InvalidOrganization"
+
+
 class IntegrityError(LedgerError):
     """Tamper evidence failed: the stored log does not match a checkpoint or a proof."""
 

@@ -25,7 +25,7 @@ from ledger.policy import (
     principal_from_arn,
 )
 from ledger.timeaxis import iso
-from projections import timectx
+from projections import org_inputs, timectx
 from projections.gather import Inputs, boundary_entries, entry_of, identity_entries, scp_entries, session_entries
 from projections.view import PrincipalInfo, Snapshot
 
@@ -354,9 +354,11 @@ def build_inputs(snap: Snapshot, principal_arn: str, action: str, resource: str,
         owner = (f"account {resource_owner} (the given resource owner)" if resource_owner
                  else f"the caller's account ({rp.account})")
         out.notes.append(unseen_note(out.unseen, owner))
-    scps = scp_entries(snap, rp.account, out) if rp.kind is not PrincipalKind.SERVICE else None
+    rcps_of = org_inputs.rcp_account(action, resource_account)
+    scps = scp_entries(snap, rp.account, out, rcps_of) if rp.kind is not PrincipalKind.SERVICE else None
     out.time = caller.time.without(context)
-    ctx: dict[str, Any] = {**_now(snap), **caller.time.values, **caller.context, **(context or {})}
+    ctx: dict[str, Any] = {**_now(snap), **caller.time.values, **caller.context,
+                           **org_inputs.context(snap, rp.account, resource_account), **(context or {})}
     rp = RequestPrincipal(rp.arn, rp.kind, rp.account, caller.unique_id or rp.unique_id,
                           caller.role_arn or rp.role_arn)
     out.request = Request(rp, action, evaluated, resource_account, ctx)

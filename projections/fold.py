@@ -333,3 +333,7 @@ def _(event: ev.OutputWritten, e: _Emit) -> None:
         "job_arn": event.job_arn, "job_id": event.job_id, "acl": event.acl,
         "object_ownership": event.object_ownership, "owner_account": event.owner_account,
     })
+
+
+# The organisation's facts are folded in their own module (registered on import).
+from projections import fold_org  # noqa: E402,F401

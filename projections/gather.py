@@ -13,6 +13,7 @@ from typing import Any
 
 from ledger.errors import LedgerError
 from ledger.policy import CompiledPolicy, PolicyEntry, PolicySet, PolicyType, Request, compile_policy, parse_policy
+from projections import org_inputs
 from projections.timectx import NOTHING_KNOWN, TimeKnowledge
 from projections.view import Origin, PrincipalInfo, Snapshot
 
@@ -204,29 +205,38 @@ def boundary_entries(snap: Snapshot, holder: PrincipalInfo, out: Inputs) -> list
     return [e] if e else []
 
 
-def _scps(snap: Snapshot, account: str | None, out: Inputs) -> list[list[PolicyEntry]] | None:
-    if not account:
-        return None
-    found = snap.scps(account)
-    if not found:
-        return None
+Levels = list[list[PolicyEntry]]
+
+
+def _scps(snap: Snapshot, account: str | None, out: Inputs, rcps_of: str | None = None) -> Levels | None:
+    """The organisation levels: the caller account's SCPs (the shorthand and the recorded tree,
+    merged level by level from the root), then one RCP level of the resource's account."""
     levels: dict[int, list[PolicyEntry]] = {}
-    for level, scp_id, doc, origin, ckey in found:
+    for level, scp_id, doc, origin, ckey in snap.scps(account) if account else []:
         e = entry_of(doc, PolicyType.SCP, scp_id, "scp", origin, ckey, out.errors)
         if e:
             levels.setdefault(level, []).append(e)
-    return [levels[k] for k in sorted(levels)]
+    for level, docs in enumerate(org_inputs.scp_levels(snap, account, out.errors) if account else []):
+        levels.setdefault(level, []).extend(
+            e for p, doc, origin, ck in docs if (e := entry_of(doc, PolicyType.SCP, p, "scp", origin, ck, out.errors)))
+    result = [levels[k] for k in sorted(levels)] or None
+    rcps = org_inputs.rcp_documents(snap, rcps_of, out.errors) if rcps_of else None
+    if rcps is not None:
+        result = [*(result or []), [e for pid, doc, origin, ckey in rcps
+                                    if (e := entry_of(doc, PolicyType.RESOURCE, pid, "rcp", origin, ckey, out.errors))]]
+    return result
 
 
-def scp_entries(snap: Snapshot, account: str | None, out: Inputs) -> list[list[PolicyEntry]] | None:
+def scp_entries(snap: Snapshot, account: str | None, out: Inputs, rcps_of: str | None = None) -> Levels | None:
+    """The caller's SCP levels (and the resource account's RCP level), once per snapshot."""
     memo = _memo(snap)
     if memo is None:
-        return _scps(snap, account, out)
-    key = ("scps", account)
+        return _scps(snap, account, out, rcps_of)
+    key = ("scps", account, rcps_of)
     hit = memo.get(key)
     if hit is None:
         scratch = Inputs(None, PolicySet())
-        hit = memo[key] = (_scps(snap, account, scratch), scratch.errors)
+        hit = memo[key] = (_scps(snap, account, scratch, rcps_of), scratch.errors)
     out.errors.extend(hit[1])
     return hit[0]
 

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ledger.domain.organization import path_of
 from projections.facts import Fact
 
 Origin = dict[str, Any]
@@ -34,6 +35,16 @@ class ManagedDoc:
     aws_managed: bool
     origin: Origin | None = None
     cache_key: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrgLevels:
+    """The organisation policies of one type that bear on an account at T: per level, root
+    first, the target (root, OU or account) and its (policy id, document, origin, cache key)s;
+    and what could not be resolved (reported, so the decision fails closed with a reason)."""
+
+    levels: tuple[tuple[str, tuple[tuple[str, dict[str, Any], Origin, Any], ...]], ...]
+    errors: tuple[str, ...] = ()
 
 
 class FactSource(Protocol):
@@ -259,6 +270,48 @@ class Snapshot:
         return sorted(((f.payload["level"], f.payload["scp_id"], f.payload["document"], self._origin(f),
                         self.cache_key(f)) for f in self._q("scp", subject=account)),
                       key=lambda t: (t[0], t[1]))
+
+    def organization_id(self, account: str) -> str | None:
+        """The id of the organisation `account` belongs to at T, when the ledger knows it."""
+        f = self._latest(self._q("orgmember", subject=account))
+        return f.payload.get("organization_id") if f else None
+
+    def org_policies(self, account: str, policy_type: str) -> OrgLevels | None:
+        """The SCPs or RCPs in force for `account` at T, by level from the root; None when none
+        apply (no member of an organisation, the type not enabled, or the management account)."""
+        key = ("org_policies", account, policy_type)
+        if key not in self.memo:
+            self.memo[key] = self._org_policies(account, policy_type)
+        return self.memo[key]  # type: ignore[no-any-return]
+
+    def _org_policies(self, account: str, policy_type: str) -> OrgLevels | None:
+        member = self._latest(self._q("orgmember", subject=account))
+        if member is None:
+            return None
+        management = member.payload["management_account_id"]
+        if account == management or not any(f.ref == policy_type for f in self._q("orgtype", subject=management)):
+            return None
+
+        def parent_of(ou: str) -> str | None:
+            f = self._latest(self._q("orgunit", subject=ou))
+            return f.payload["parent_id"] if f else None
+
+        chain, broken = path_of(parent_of, member.payload["parent_id"])
+        errors = [f"the organisation path of account {account} is unknown: {broken}"] if broken else []
+        levels = []
+        for target in [*chain, account]:
+            entries = []
+            for att in sorted(self._q("orgattach", subject=target), key=lambda f: f.ref):
+                if att.payload["policy_type"] != policy_type:
+                    continue
+                policy = self._latest(self._q("orgpolicy", subject=att.ref))
+                if policy is None:
+                    errors.append(f"{att.ref} is attached to {target} but its document is not recorded")
+                    continue
+                origin = dict(self._origin(att), target=target, document=self._origin(policy))
+                entries.append((att.ref, policy.payload["document"], origin, self.cache_key(policy)))
+            levels.append((target, tuple(entries)))
+        return OrgLevels(tuple(levels), tuple(errors))
 
     def revoked_before(self, role_id: str) -> tuple[int, Origin] | None:
         f = self._latest(self._q("revoked", subject=role_id))

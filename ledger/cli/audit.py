@@ -140,19 +140,21 @@ def can_cmd(
 
     Exit 0 allowed, 1 denied (or a proof failed), 2 error, 3 the answer rests on a policy the
     ledger never saw ("allowed, unless it denies" or "denied, unless it allows")."""
+    from ledger.application.importing import provenance
+
     proven = True
     with _ledger() as ledger:
         target: str | list[str] = resources[0] if len(resources) == 1 else resources
         decision = ledger.can(principal, action, target, _context(context), at, known_at,
                               resource_owner=resource_owner)
+        payload = provenance.annotate(ledger, decision.to_dict())
         if wants_json(json_output):
-            payload = decision.to_dict()
             if prove:
                 proven = _prove_and_show(ledger, decision, payload, checkpoint)
             emit_json(payload)
         else:
             warned = [note for one in resources for note in _warn(action, one)]
-            _print_decision(decision, principal, action, resources, warned)
+            _print_decision(decision, principal, action, resources, warned, payload)
             if prove:
                 proven = _prove_and_show(ledger, decision, None, checkpoint)
     _exit(_can_exit(decision) if proven else EXIT_TAMPERED)
@@ -165,7 +167,10 @@ def _can_exit(decision: AuditDecision) -> int:
 
 
 def _print_decision(decision: AuditDecision, principal: str, action: str, resources: list[str],
-                    warned: Iterable[str] = ()) -> None:
+                    warned: Iterable[str] = (), shown: dict[str, Any] | None = None) -> None:
+    """The verdict, each resource's, the matched statements with the events (and their sources)
+    that put them in place, then the explanation."""
+    from ledger.application.importing import provenance
     colour = "bold green" if decision.allowed else ("bold yellow" if decision.unless else "bold red")
     head = Text(decision.qualification or decision.eval_decision, style=colour)
     head.append(f" {principal} {action} {' '.join(resources)}  (as of {decision.as_of.get('valid_time')})")
@@ -175,10 +180,11 @@ def _print_decision(decision: AuditDecision, principal: str, action: str, resour
             (one.decision.eval_resource_name, one.eval_decision, one.qualification or "")
             for one in decision.resource_results]))
     matched = decision.decision.matched_statements
+    origins = [m.get("Origin") for m in (shown or {}).get("MatchedStatements", [])] or [None] * len(matched)
     if matched:
-        console.print(table("policy", "type", "stmt", "effect", "put in place by", rows=[
-            (m.source_policy_id, m.source_policy_type, m.sid or m.statement_index, m.effect, _origin(m.origin))
-            for m in matched]))
+        console.print(table("policy", "type", "stmt", "effect", "put in place by", "source", rows=[
+            (m.source_policy_id, m.source_policy_type, m.sid or m.statement_index, m.effect, _origin(m.origin),
+             provenance.summary(o)) for m, o in zip(matched, origins, strict=True)]))
     _explain(decision, warned)
 
 
@@ -212,27 +218,31 @@ def who_can_cmd(
     json_output: bool = JSON,
 ) -> None:
     """Every principal allowed ACTION on RESOURCE (conditional ones with the missing keys)."""
+    from ledger.application.importing import provenance
+
     proven = True
     with _ledger() as ledger:
         result = ledger.who_can(action, resource, at, paths, max_depth, known_at=known_at,
                                 resource_owner=resource_owner)
+        payload = provenance.annotate(ledger, result.to_dict())
         if wants_json(json_output):
-            payload = result.to_dict()
             if prove:
                 proven = _prove_and_show(ledger, result, payload, checkpoint)
             emit_json(payload)
         else:
             _warn(action, resource)
             rows = []
-            for p in result.principals:
+            for p, shown in zip(result.principals, payload["principals"], strict=True):
                 path = " → ".join(f"{s.action} {s.resource}" for s in p.path)
                 if p.delegated:
                     path = f"delegated: {p.reason}"
                 elif p.unknown_policies:
                     path += f" (rests on {', '.join(p.unknown_policies)})"
+                sources = dict.fromkeys(provenance.summary(m.get("Origin")) for step in shown["path"]
+                                        for m in step["via"])
                 rows.append((p.principal, p.eval_decision + (" (conditional)" if p.conditional else ""),
-                             path, ", ".join(p.missing_context)))
-            console.print(table("principal", "decision", "path", "missing context", rows=rows,
+                             path, ", ".join(p.missing_context), "; ".join(s for s in sources if s)))
+            console.print(table("principal", "decision", "path", "missing context", "sources", rows=rows,
                                 title=f"who can {action} on {resource} (as of {result.as_of.get('valid_time')})"))
             _print_notes(result.notes)
             if prove:

@@ -99,3 +99,26 @@ class Job:
 class IdentityProvider:
     arn: str
     provider_type: str
+
+
+@dataclass
+class OrgPolicy:
+    policy_id: str
+    name: str
+    policy_type: str  # SERVICE_CONTROL_POLICY | RESOURCE_CONTROL_POLICY
+    document: dict[str, Any]
+    aws_managed: bool = False
+
+
+@dataclass
+class Organization:
+    """The organisation an account manages: its tree (OUs and member accounts by parent id),
+    the SCPs and RCPs, and which root, OU or account each is attached to."""
+
+    organization_id: str | None
+    root_id: str | None
+    policy_types: set[str] = field(default_factory=set)
+    units: dict[str, tuple[str, str]] = field(default_factory=dict)  # OU id -> (name, parent id)
+    accounts: dict[str, str] = field(default_factory=dict)  # member account -> parent id
+    policies: dict[str, OrgPolicy] = field(default_factory=dict)
+    attachments: dict[str, set[str]] = field(default_factory=dict)  # target id -> policy ids

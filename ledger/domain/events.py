@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledger.timeaxis import utc
 
-Source = Literal["api", "cloudtrail", "snapshot"]
+Source = Literal["api", "cloudtrail", "snapshot", "config"]
 HolderKind = Literal["user", "group", "role"]  # who holds policies (the policy engine's PrincipalKind: who calls)
 BoundaryHolderKind = Literal["user", "role"]
 ObjectOwnership = Literal["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]
@@ -22,6 +22,8 @@ ProviderType = Literal["SAML", "OIDC"]
 AssumptionKind = Literal[
     "AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "GetFederationToken", "service"
 ]
+OrgPolicyType = Literal["SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY"]
+OrgTargetType = Literal["ROOT", "ORGANIZATIONAL_UNIT", "ACCOUNT"]
 
 LEDGER_NAMESPACE = uuid5(NAMESPACE_URL, "https://permission-ledger.dev/ns")
 
@@ -88,7 +90,7 @@ _REF_FIELDS = (
     "user_id", "user_arn", "group_id", "group_arn", "role_id", "role_arn", "policy_id", "policy_arn",
     "principal_id", "principal_arn", "provider_arn", "bucket_arn", "session_arn", "session_id",
     "caller_arn", "caller_principal_id", "job_arn", "creator_arn", "object_arn", "writer_arn",
-    "access_key_id", "federated_user_arn",
+    "access_key_id", "federated_user_arn", "ou_id", "target_id", "organization_id",
 )
 
 
@@ -109,6 +111,114 @@ class ServiceControlPolicyAttached(LedgerEvent):
 
 class ServiceControlPolicyDetached(LedgerEvent):
     scp_id: str
+
+
+# ---------------------------------------------------------------- the organisation tree
+# Recorded in the management account's stream. Root ids start "r-", OU ids "ou-", policy ids "p-".
+
+
+class _MemberEvent(LedgerEvent):
+    """An organisation event about a member account: its history lists the event too."""
+
+    member_account_id: str
+
+    def entity_refs(self) -> tuple[str, ...]:
+        return (*super().entity_refs(), f"account:{self.member_account_id}")
+
+
+class OrganizationCreated(LedgerEvent):
+    """An organisation whose management account is this stream's account; `root_id` may be
+    unknown (CloudTrail's CreateOrganization does not name it)."""
+
+    organization_id: str | None = None
+    root_id: str | None = None
+    enabled_policy_types: tuple[OrgPolicyType, ...] = ()
+
+
+class OrganizationPolicyTypeEnabled(LedgerEvent):
+    policy_type: OrgPolicyType
+    root_id: str | None = None
+
+
+class OrganizationPolicyTypeDisabled(LedgerEvent):
+    policy_type: OrgPolicyType
+    root_id: str | None = None
+
+
+class OrganizationalUnitCreated(LedgerEvent):
+    ou_id: str
+    ou_name: str
+    parent_id: str
+    organization_id: str | None = None
+
+
+class OrganizationalUnitDeleted(LedgerEvent):
+    ou_id: str
+
+
+class AccountJoinedOrganization(_MemberEvent):
+    parent_id: str
+    organization_id: str | None = None
+
+
+class AccountMoved(_MemberEvent):
+    """An account moved between the root and OUs (AWS never moves OUs themselves)."""
+
+    source_parent_id: str | None = None
+    parent_id: str
+    organization_id: str | None = None
+
+
+class AccountLeftOrganization(_MemberEvent):
+    pass
+
+
+class OrganizationPolicyCreated(LedgerEvent):
+    """An SCP or RCP; `document` passed the policy grammar of its type when it was recorded."""
+
+    policy_id: str
+    policy_name: str
+    policy_type: OrgPolicyType
+    document: dict[str, Any]
+    aws_managed: bool = False
+    description: str | None = None
+
+
+class OrganizationPolicyUpdated(LedgerEvent):
+    policy_id: str
+    policy_name: str
+    policy_type: OrgPolicyType
+    document: dict[str, Any]
+
+
+class OrganizationPolicyDeleted(LedgerEvent):
+    policy_id: str
+
+
+class OrganizationPolicyAttached(LedgerEvent):
+    policy_id: str
+    policy_type: OrgPolicyType
+    target_id: str
+    target_type: OrgTargetType
+
+
+class OrganizationPolicyDetached(LedgerEvent):
+    policy_id: str
+    policy_type: OrgPolicyType
+    target_id: str
+
+
+# ---------------------------------------------------------------- observations (imports)
+
+class StateObserved(LedgerEvent):
+    """An import observed (part of) the account's state at `occurred_at`: a snapshot's scope
+    ("iam", "s3", "organization") and files, or the Config items (`points`: "scope@µs") it
+    read. Changes no fact: later out-of-order imports re-assert these observations."""
+
+    scope: str
+    files: tuple[str, ...] = ()
+    points: tuple[str, ...] = ()
+    digest: str | None = None
 
 
 # ---------------------------------------------------------------- users and credentials
@@ -493,4 +603,5 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
     cls.__name__: cls
     for cls in list(globals().values())
     if isinstance(cls, type) and issubclass(cls, LedgerEvent) and cls is not LedgerEvent
+    and not cls.__name__.startswith("_")
 }

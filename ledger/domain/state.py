@@ -17,14 +17,17 @@ from ledger.domain.entities import (
     IdentityProvider,
     Job,
     ManagedPolicy,
+    Organization,
+    OrgPolicy,
     Role,
     Session,
     User,
 )
+from ledger.domain.organization import ORGANIZATION_EVENTS, apply_to_organization
 
 __all__ = [
-    "STATELESS_EVENTS", "AccountState", "Bucket", "Group", "IdentityProvider", "Job", "ManagedPolicy", "Role",
-    "Session", "User", "apply", "resulting_owner",
+    "STATELESS_EVENTS", "AccountState", "Bucket", "Group", "IdentityProvider", "Job", "ManagedPolicy",
+    "OrgPolicy", "Organization", "Role", "Session", "User", "apply", "resulting_owner",
 ]
 
 
@@ -45,6 +48,7 @@ class AccountState:
     jobs: dict[str, Job] = field(default_factory=dict)
     providers: dict[str, IdentityProvider] = field(default_factory=dict)
     scps: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    organization: Organization | None = None  # the organisation this account manages
     access_keys: dict[str, str] = field(default_factory=dict)  # key id -> user id (or session id)
     # Name indexes are case-insensitive, as AWS's are.
     user_names: dict[str, str] = field(default_factory=dict)
@@ -115,6 +119,18 @@ def _(event: ev.ServiceControlPolicyAttached, state: AccountState) -> None:
 @apply.register
 def _(event: ev.ServiceControlPolicyDetached, state: AccountState) -> None:
     state.scps.pop(event.scp_id, None)
+
+
+def _organization_event(event: ev.LedgerEvent, state: AccountState) -> None:
+    """Organisation facts live in the management account's stream; imported history may start
+    after the organisation was created, so its record is created on first use."""
+    if state.organization is None:
+        state.organization = Organization(None, None)
+    apply_to_organization(event, state.organization)
+
+
+for _event_type in ORGANIZATION_EVENTS:
+    apply.register(_event_type, _organization_event)
 
 
 @apply.register
@@ -422,5 +438,5 @@ def _(event: ev.JobCreated, state: AccountState) -> None:
 
 # Facts the write side does not need to know about; folding skips them (the bulk import path).
 STATELESS_EVENTS: frozenset[type[ev.LedgerEvent]] = frozenset({
-    ev.AccessObserved, ev.CommandDenied, ev.OutputWritten,
+    ev.AccessObserved, ev.CommandDenied, ev.OutputWritten, ev.StateObserved,
 })

@@ -42,6 +42,34 @@ def ledger(store_url: str) -> Iterator[Ledger]:
         yield opened
 
 
+def _organisation_facts() -> list[ev.LedgerEvent]:
+    """One of each organisation and observation fact, as the organisation import records them."""
+    scp = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    drafts: list[tuple[type[ev.LedgerEvent], dict[str, Any]]] = [
+        (ev.OrganizationCreated, {"organization_id": "o-abc", "root_id": "r-ab12"}),
+        (ev.OrganizationPolicyTypeEnabled, {"policy_type": "SERVICE_CONTROL_POLICY", "root_id": "r-ab12"}),
+        (ev.OrganizationalUnitCreated, {"ou_id": "ou-ab12-x", "ou_name": "X", "parent_id": "r-ab12"}),
+        (ev.AccountJoinedOrganization, {"member_account_id": B, "parent_id": "r-ab12"}),
+        (ev.AccountMoved, {"member_account_id": B, "source_parent_id": "r-ab12", "parent_id": "ou-ab12-x"}),
+        (ev.OrganizationPolicyCreated, {"policy_id": "p-all", "policy_name": "All",
+                                        "policy_type": "SERVICE_CONTROL_POLICY", "document": scp}),
+        (ev.OrganizationPolicyUpdated, {"policy_id": "p-all", "policy_name": "All",
+                                        "policy_type": "SERVICE_CONTROL_POLICY", "document": scp}),
+        (ev.OrganizationPolicyAttached, {"policy_id": "p-all", "policy_type": "SERVICE_CONTROL_POLICY",
+                                         "target_id": B, "target_type": "ACCOUNT"}),
+        (ev.OrganizationPolicyDetached, {"policy_id": "p-all", "policy_type": "SERVICE_CONTROL_POLICY",
+                                         "target_id": B}),
+        (ev.OrganizationPolicyDeleted, {"policy_id": "p-all"}),
+        (ev.AccountLeftOrganization, {"member_account_id": B}),
+        (ev.OrganizationalUnitDeleted, {"ou_id": "ou-ab12-x"}),
+        (ev.OrganizationPolicyTypeDisabled, {"policy_type": "SERVICE_CONTROL_POLICY", "root_id": "r-ab12"}),
+        (ev.StateObserved, {"scope": "organization", "files": ("describe-organization.json",)}),
+    ]
+    return [cls(originator_id=ev.account_stream_id(A), originator_version=0, occurred_at="2024-05-02T00:00:00Z",
+                recorded_at="2024-05-02T00:00:00Z", account_id=A, source="snapshot", source_id="org-test", **fields)
+            for cls, fields in drafts]
+
+
 def whole_log(ledger: Ledger) -> list[tuple[int | None, str, str]]:
     return [(e.position, e.event_type, e.model_dump_json()) for e in ledger.events()]
 
@@ -103,6 +131,7 @@ class TestEveryMissionEventIsRecorded:
             recorded_at="2024-05-01T00:00:00Z", account_id=A, actor=f"arn:aws:iam::{A}:user/alice",
             action="iam:CreateUser", resource=f"arn:aws:iam::{A}:user/mallory", reason="implicitDeny",
         )])
+        L.record(_organisation_facts())  # imports record these (no command of the library does)
         L.delete_bucket(B, "beta-out")
         L.delete_user_permissions_boundary(A, "alice")
         L.delete_user_policy(A, "alice", "inline")

@@ -18,13 +18,15 @@ GAAD_FILES = sorted(p.name for p in GAAD.glob("*.json"))
 class TestEveryRealDumpImports:
     @pytest.mark.parametrize("name", GAAD_FILES)
     def test_dump_imports_and_reimports_nothing(self, ledger: Ledger, name: str) -> None:
-        """Each dump imports without errors; the same dump again, or a day later, records nothing."""
+        """Each dump imports without errors; the same dump again records nothing, and a day later
+        only the observation itself (a `StateObserved` marker, which changes no fact)."""
         first = import_snapshot(ledger, [GAAD / name], at="2024-01-01T00:00:00Z")
         assert [] == first.errors and first.events > 0
         position = ledger.store.max_position()
         assert 0 == import_snapshot(ledger, [GAAD / name], at="2024-01-01T00:00:00Z").events
-        assert 0 == import_snapshot(ledger, [GAAD / name], at="2024-01-02T00:00:00Z").events
         assert position == ledger.store.max_position()
+        assert 1 == import_snapshot(ledger, [GAAD / name], at="2024-01-02T00:00:00Z").events
+        assert ["StateObserved"] == [e.event_type for e in ledger.events(after=position)]
 
 
 class TestRealDumpStates:
@@ -95,7 +97,7 @@ class TestSnapshotHistory:
         kinds = {e.event_type for e in new}
         assert {"UserDeleted", "TrustPolicyUpdated"} <= kinds
         assert kinds <= {"UserDeleted", "TrustPolicyUpdated", "UserRemovedFromGroup", "PolicyDetached",
-                         "InlinePolicyDeleted", "PermissionsBoundaryRemoved"}
+                         "InlinePolicyDeleted", "PermissionsBoundaryRemoved", "StateObserved"}
         assert all(e.source == "snapshot" and e.occurred_at.isoformat().startswith("2024-01-02") for e in new)
         assert ledger.account_state("012345678901").user_by_name(removed["UserName"]) is None
 

@@ -187,6 +187,6 @@ class TestImportPaths:
     @pytest.mark.parametrize("value", [DUPLICATE_TEXT, NAN_TEXT, nan_dict(math.inf)], ids=["duplicate", "nan", "inf"])
     def test_snapshot_document_is_unknown(self, value: Any) -> None:
         """A snapshot document AWS would have rejected gives no document (the policy stays unknown)."""
-        from ledger.application.importing.snapshot import document
+        from ledger.application.importing.gaad import document
 
         assert None is document(value)

@@ -71,7 +71,8 @@ class TestReadOnlyCommandsRefuseAMissingStore:
         from ledger.cli.app import COMMANDS
 
         assert set(READ_ONLY) == {name for name, read_only in COMMANDS.items() if read_only}
-        assert {"demo", "import cloudtrail", "import snapshot", "rebuild", "project", "bench generate",
+        assert {"demo", "import cloudtrail", "import snapshot", "import config", "import organization",
+                "import buckets", "rebuild", "project", "bench generate",
                 "keygen", "simulate"} == {name for name, read_only in COMMANDS.items() if not read_only}
 
     def test_a_writing_command_creates_the_store(self, store_url: str, tmp_path: Path) -> None:

@@ -127,3 +127,19 @@ def drift(ledger: Ledger, since: datetime | str | None = None,
             kind, observed.occurred_at.isoformat(), observed.position, observed.principal_arn, observed.action,
             observed.resource, aws, verdict, f"{why}{'; ' + notes if notes else ''}", matched))
     return report
+
+
+def source_conflicts(ledger: Ledger, since: datetime | str | None = None) -> dict[str, Any]:
+    """Every fact one source (CloudTrail, a snapshot, Config, the API) set one way and another
+    changed without a change of its own in between, across the whole log (`conflicts`)."""
+    from ledger.application.importing.conflicts import disagreements
+    from ledger.application.importing.observe import STATEFUL_TOPICS
+
+    start = instant(since, default_now=False)
+    history = sorted(ledger.store.iter_log(topics=STATEFUL_TOPICS, batch=5000),
+                     key=lambda e: (e.occurred_at, e.position or 0))
+    found = disagreements((event, False) for event in history)
+    if start is not None:
+        found = [c for c in found if (when := instant(c["this"]["at"], default_now=False)) is not None
+                 and when >= start]
+    return {"since": start.isoformat() if start else None, "conflicts": found}

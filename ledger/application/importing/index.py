@@ -63,6 +63,43 @@ class JobFact:
 
 
 @dataclass
+class OrgIndex:
+    """What an import knows of organisations: each management account's root and organisation id,
+    the type of each SCP/RCP id, and which organisation manages each member account."""
+
+    roots: dict[str, str] = field(default_factory=dict)  # management account -> root id
+    org_ids: dict[str, str] = field(default_factory=dict)  # management account -> organisation id
+    managers: dict[str, str] = field(default_factory=dict)  # organisation id or member account -> management
+    policy_types: dict[str, str] = field(default_factory=lambda: {
+        "p-FullAWSAccess": "SERVICE_CONTROL_POLICY", "p-RCPFullAWSAccess": "RESOURCE_CONTROL_POLICY"})
+
+    def see_root(self, management: str, root_id: object) -> None:
+        if isinstance(root_id, str) and root_id.startswith("r-"):
+            self.roots.setdefault(management, root_id)
+
+    def see_org(self, management: str, organization_id: object) -> None:
+        if isinstance(organization_id, str) and organization_id.startswith("o-"):
+            self.org_ids.setdefault(management, organization_id)
+            self.managers.setdefault(organization_id, management)
+
+    def learn(self, event: ev.LedgerEvent) -> None:
+        """Take in an organisation fact already recorded in the ledger."""
+        management = event.account_id
+        if isinstance(event, (ev.OrganizationCreated, ev.OrganizationPolicyTypeEnabled)):
+            self.see_root(management, event.root_id)
+            if isinstance(event, ev.OrganizationCreated):
+                self.see_org(management, event.organization_id)
+        elif isinstance(event, (ev.OrganizationalUnitCreated, ev.AccountJoinedOrganization, ev.AccountMoved)):
+            self.see_root(management, event.parent_id)
+            if isinstance(event, (ev.AccountJoinedOrganization, ev.AccountMoved)):
+                self.managers[event.member_account_id] = management
+        elif isinstance(event, ev.OrganizationPolicyCreated):
+            self.policy_types[event.policy_id] = event.policy_type
+        elif isinstance(event, ev.OrganizationPolicyAttached):
+            self.see_root(management, event.target_id)
+
+
+@dataclass
 class ImportIndex:
     """Time-aware lookups shared by the first (scan) and second (map) passes of an import."""
 
@@ -79,6 +116,7 @@ class ImportIndex:
     buckets: dict[str, list[BucketFact]] = field(default_factory=lambda: defaultdict(list))
     jobs: dict[str, list[JobFact]] = field(default_factory=lambda: defaultdict(list))
     shared_choice: dict[str, tuple[int, str]] = field(default_factory=dict)
+    org: OrgIndex = field(default_factory=OrgIndex)
 
     # ------------------------------------------------------------ feeding
 
@@ -151,6 +189,8 @@ class ImportIndex:
             self.add_bucket(event.bucket_name, at, None, None)
         elif isinstance(event, ev.JobCreated):
             self.add_job(JobFact(at, event.account_id, event.job_id, event.job_arn, event.role_arn, event.outputs))
+        else:
+            self.org.learn(event)
 
     # ------------------------------------------------------------ lookups
 

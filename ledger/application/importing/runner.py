@@ -15,13 +15,11 @@ from typing import Any, NamedTuple
 from ledger.adapters.logging import get_logger
 from ledger.application.facade import Ledger
 from ledger.application.importing import cloudtrail as ct
-from ledger.application.importing.files import discover, load_json, load_records
+from ledger.application.importing.files import discover, load_records
 from ledger.application.importing.index import ImportIndex
 from ledger.domain import events as ev
-from ledger.domain import names
 from ledger.errors import DuplicateSourceError, ImportFormatError, ValidationError
 from ledger.gc_pause import collector_paused
-from ledger.timeaxis import instant
 
 log = get_logger("ledger.importing")
 
@@ -36,6 +34,8 @@ CACHE_RECORDS = 200_000
 _INDEX_TOPICS = (
     "AccountCreated", "UserCreated", "GroupCreated", "RoleCreated", "ManagedPolicyCreated", "RoleAssumed",
     "FederationTokenIssued", "BucketCreated", "BucketOwnershipChanged", "BucketDeleted", "JobCreated",
+    "OrganizationCreated", "OrganizationPolicyTypeEnabled", "OrganizationalUnitCreated", "AccountJoinedOrganization",
+    "AccountMoved", "OrganizationPolicyCreated", "OrganizationPolicyAttached",
 )
 
 ImportProgress = Callable[[str, int, int], None]  # (phase, files done, records done)
@@ -274,50 +274,8 @@ def import_snapshot(
     max_file_bytes: int | None = None,
 ) -> ImportSummary:
     """Import `aws iam get-account-authorization-details` output (one document or several pages)
-    as the account's state at `at`: the first snapshot is a baseline, later ones record only
-    what changed. Dangling references are reported in `warnings`, never fatal."""
-    from ledger.application.importing import snapshot as snap
-    from ledger.application.importing.snapshot_names import checked_names
+    as the account's state at `at`, diffed against the state at that time (see
+    `ledger.application.importing.snapshot`). Dangling references are reported in `warnings`."""
+    from ledger.application.importing import snapshot
 
-    started = time.perf_counter()
-    when = instant(at)
-    assert when is not None
-    summary = ImportSummary(kind="snapshot")
-    pages: list[dict[str, Any]] = []
-    for path in discover(files):
-        summary.files += 1
-        try:
-            document = load_json(path, max_file_bytes)
-            pages.extend(snap.pages_of(document, path))
-        except ImportFormatError as error:
-            summary.errors.append({"path": str(path), "reason": error.message})
-    if summary.errors:
-        # A snapshot is one state: a missing page would read as deletions, so nothing is written.
-        summary.seconds = time.perf_counter() - started
-        return summary
-    dump = snap.merge_pages(pages)
-    target = account or snap.infer_account(dump)
-    if target is None:
-        summary.errors.append({"path": ", ".join(str(f) for f in files),
-                               "reason": "cannot tell the account: pass --account"})
-        summary.seconds = time.perf_counter() - started
-        return summary
-    names.check_account_id(target)
-    summary.records = dump.entity_count()
-    key = source_key(f"{target}@{when.isoformat()}#{dump.digest()}", "snapshot")
-    if ledger.store.existing_source_keys([key]):
-        summary.duplicates = summary.records
-        summary.seconds = time.perf_counter() - started
-        return summary
-    dump = checked_names(dump, summary.warnings.append)
-    plan = snap.diff(dump, target, when, ledger.account_state(target), ledger.account_state(snap.AWS_ACCOUNT),
-                     source_id=key.split(":", 1)[1])
-    summary.warnings.extend(plan.warnings)
-    if plan.events:
-        ledger.record(plan.events, [key])
-    summary.events = len(plan.events)
-    summary.imported = summary.records
-    summary.seconds = time.perf_counter() - started
-    log.info("snapshot_imported", account=target, at=when.isoformat(), events=summary.events,
-             warnings=len(summary.warnings))
-    return summary
+    return snapshot.import_snapshot(ledger, files, at=at, account=account, max_file_bytes=max_file_bytes)

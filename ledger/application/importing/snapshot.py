@@ -1,446 +1,86 @@
-"""Maps `aws iam get-account-authorization-details` output to ledger facts: a first snapshot is
-the account's baseline, a later one only what changed since. Pure: diffs against a folded state.
+"""`aws iam get-account-authorization-details` snapshots as observations of an account's IAM at
+their own `--at`: diffed against the state at that time (not the latest), so an older snapshot
+imported after a newer one makes the history a chronological import would. Writes via `reconcile`.
 
-Documents may be JSON objects or URL-encoded JSON strings (as the IAM API returns them).
-Dangling references (a policy attached but absent from the dump, a group that is not listed) are
-reported as warnings; attachments to absent policies point at a placeholder policy that grants
-nothing, so the fact "X is attached" is kept without inventing a document.
+A snapshot is one state: if any page is malformed nothing is written (a missing page would read
+as deletions). Dangling references are warnings, never fatal.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import urllib.parse
-from collections import Counter
-from dataclasses import dataclass, field
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from ledger.application.importing.cloudtrail import PLACEHOLDER_POLICY
-from ledger.application.importing.index import derived_id
-from ledger.domain import events as ev
+from ledger.adapters.logging import get_logger
+from ledger.application.facade import Ledger
+from ledger.application.importing import gaad
+from ledger.application.importing.files import discover, load_json
+from ledger.application.importing.iam_differ import AwsManagedTimeline, IamScopeDiffer
+from ledger.application.importing.observe import Observation, Stamp, markers
+from ledger.application.importing.reconcile import ObservationSummary, histories, reconcile
+from ledger.application.importing.snapshot_names import checked_names
 from ledger.domain import names
-from ledger.domain.state import AccountState, Group, Role, User
-from ledger.errors import ImportFormatError, PolicyValidationError
-from ledger.policy.parsing import load_policy_json
+from ledger.errors import ImportFormatError
+from ledger.timeaxis import instant
 
-AWS_ACCOUNT = "aws"
-_LISTS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
+log = get_logger("ledger.importing")
+AWS_ACCOUNT = gaad.AWS_ACCOUNT
 
 
-def pages_of(document: Any, path: Path) -> list[dict[str, Any]]:
-    """The pages in one file: a single response, or a JSON array of responses."""
-    pages = document if isinstance(document, list) else [document]
-    for number, page in enumerate(pages, 1):
-        if not isinstance(page, dict) or not any(key in page for key in _LISTS):
-            raise ImportFormatError(
-                f"page {number} is not get-account-authorization-details output "
-                f"(none of {', '.join(_LISTS)})", path=str(path))
-        for key in _LISTS:
-            if key in page and not isinstance(page[key], list):
-                raise ImportFormatError(f"page {number}: {key} is not a list", path=str(path))
-            for item in page.get(key) or ():
-                if not isinstance(item, dict):
-                    raise ImportFormatError(f"page {number}: an entry of {key} is not an object", path=str(path))
+def import_snapshot(
+    ledger: Ledger, files: Sequence[str | Path], *, at: datetime | str, account: str | None = None,
+    max_file_bytes: int | None = None,
+) -> ObservationSummary:
+    """Import GAAD output (one document or several pages) as the account's IAM state at `at`:
+    the first snapshot is a baseline, others record what changed since the state at their own
+    time, and later observations already recorded are re-asserted after it."""
+    started = time.perf_counter()
+    when = instant(at)
+    assert when is not None
+    summary = ObservationSummary(kind="snapshot")
+    paths = discover(files)
+    pages = _pages(paths, summary, max_file_bytes)
+    if summary.errors:
+        summary.seconds = time.perf_counter() - started
+        return summary
+    dump = gaad.merge_pages(pages)
+    target = account or gaad.infer_account(dump)
+    if target is None:
+        summary.errors.append({"path": ", ".join(str(f) for f in files),
+                               "reason": "cannot tell the account: pass --account"})
+        summary.seconds = time.perf_counter() - started
+        return summary
+    names.check_account_id(target)
+    summary.records = dump.entity_count()
+    key = f"{target}@{when.isoformat()}#{dump.digest()}"
+    if ledger.store.existing_source_keys([f"snapshot:{key}"]):
+        summary.duplicates = summary.records
+        summary.seconds = time.perf_counter() - started
+        return summary
+    dump = checked_names(dump, summary.warnings.append)
+    stamp = Stamp("snapshot", key, datetime.now(UTC), "snapshot")
+    observation = Observation(when, "iam", stamp, dump)
+    aws = AwsManagedTimeline(histories(ledger, [AWS_ACCOUNT])[AWS_ACCOUNT])
+    reconcile(ledger, {target: [observation]}, lambda acct, history: {"iam": IamScopeDiffer(acct, aws, history)},
+              run_key=key,
+              extra=lambda acct, obs: markers(acct, obs, stamp, scope="iam", files=[p.name for p in paths],
+                                               digest=dump.digest()),
+              summary=summary)
+    summary.imported = summary.records
+    summary.seconds = time.perf_counter() - started
+    log.info("snapshot_imported", account=target, at=when.isoformat(), events=summary.events,
+             warnings=len(summary.warnings), conflicts=len(summary.conflicts))
+    return summary
+
+
+def _pages(paths: list[Path], summary: ObservationSummary, max_file_bytes: int | None) -> list[dict[str, object]]:
+    pages: list[dict[str, object]] = []
+    for path in paths:
+        summary.files += 1
+        try:
+            pages.extend(gaad.pages_of(load_json(path, max_file_bytes), path))
+        except ImportFormatError as error:
+            summary.errors.append({"path": str(path), "reason": error.message})
     return pages
-
-
-@dataclass
-class Dump:
-    users: list[dict[str, Any]] = field(default_factory=list)
-    groups: list[dict[str, Any]] = field(default_factory=list)
-    roles: list[dict[str, Any]] = field(default_factory=list)
-    policies: list[dict[str, Any]] = field(default_factory=list)
-    truncated: bool = False
-
-    def entity_count(self) -> int:
-        return len(self.users) + len(self.groups) + len(self.roles) + len(self.policies)
-
-    def digest(self) -> str:
-        body = json.dumps([self.users, self.groups, self.roles, self.policies], sort_keys=True, default=str)
-        return hashlib.sha256(body.encode()).hexdigest()[:24]
-
-
-def merge_pages(pages: list[dict[str, Any]]) -> Dump:
-    """One dump from its pages (deduplicated by id); truncated if no page ends the listing."""
-    dump = Dump()
-    seen: set[tuple[str, str]] = set()
-    for page in pages:
-        for key, target in (("UserDetailList", dump.users), ("GroupDetailList", dump.groups),
-                            ("RoleDetailList", dump.roles), ("Policies", dump.policies)):
-            for item in page.get(key) or ():
-                ident = (key, str(item.get("Arn") or json.dumps(item, sort_keys=True)))
-                if ident not in seen:
-                    seen.add(ident)
-                    target.append(item)
-    ends = [page for page in pages if not page.get("IsTruncated")]
-    dump.truncated = bool(pages) and not ends
-    return dump
-
-
-def infer_account(dump: Dump) -> str | None:
-    """The account the dump describes: the most common 12-digit account in its entities' ARNs."""
-    counts: Counter[str] = Counter()
-    for item in [*dump.users, *dump.groups, *dump.roles, *dump.policies]:
-        arn = item.get("Arn")
-        if isinstance(arn, str) and arn.count(":") >= 5:
-            account = arn.split(":")[4]
-            if names.is_account_id(account):
-                counts[account] += 1
-    return counts.most_common(1)[0][0] if counts else None
-
-
-def document(value: Any) -> dict[str, Any] | None:
-    try:  # as IAM parses JSON: duplicate keys, NaN and Infinity make no document
-        if isinstance(value, dict):
-            return load_policy_json(json.dumps(value, allow_nan=False))
-        if isinstance(value, str) and value.strip():
-            text = value.strip()
-            return load_policy_json(text if text.startswith("{") else urllib.parse.unquote(text))
-    except (ValueError, PolicyValidationError):
-        return None
-    return None
-
-
-def _attached(item: dict[str, Any]) -> list[str]:
-    """Attached policy ARNs; tolerates a single object where a list belongs (seen in AWS docs)."""
-    value = item.get("AttachedManagedPolicies") or []
-    if isinstance(value, dict):
-        value = [value]
-    return [str(p["PolicyArn"]) for p in value if isinstance(p, dict) and isinstance(p.get("PolicyArn"), str)]
-
-
-def _inline(item: dict[str, Any], key: str) -> dict[str, dict[str, Any] | None]:
-    return {str(p.get("PolicyName")): document(p.get("PolicyDocument"))
-            for p in item.get(key) or () if isinstance(p, dict) and p.get("PolicyName")}
-
-
-def _tags(item: dict[str, Any]) -> dict[str, str]:
-    return {str(t["Key"]): str(t.get("Value", "")) for t in item.get("Tags") or ()
-            if isinstance(t, dict) and "Key" in t}
-
-
-def _boundary(item: dict[str, Any]) -> str | None:
-    value = item.get("PermissionsBoundary")
-    if isinstance(value, dict) and isinstance(value.get("PermissionsBoundaryArn"), str):
-        return str(value["PermissionsBoundaryArn"])
-    return None
-
-
-def _owner(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[4] if len(parts) >= 6 else ""
-
-
-def _path_name(arn: str) -> tuple[str, str]:
-    resource = arn.split(":", 5)[5]
-    _, _, rest = resource.partition("/")
-    path, _, name = rest.rpartition("/")
-    return (f"/{path}/" if path else "/"), name
-
-
-@dataclass
-class Plan:
-    events: list[ev.LedgerEvent] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
-class _Differ:
-    def __init__(self, account: str, at: datetime, state: AccountState, aws_state: AccountState,
-                 source_id: str, truncated: bool) -> None:
-        self.account = account
-        self.at = at
-        self.state = state
-        self.aws_state = aws_state
-        self.source_id = source_id
-        self.truncated = truncated
-        self.plan = Plan()
-        self.recorded_at = datetime.now(UTC)
-        self.policy_ids: dict[str, str] = {}
-        self.shared_ids: set[str] = set()
-        self.seen: dict[str, set[str]] = {"user": set(), "group": set(), "role": set()}
-
-    def ident(self, kind: str, raw: str, arn: str) -> str:
-        """The dump's unique id, unless the dump gives the same id to several entities (AWS's
-        published sample does): then a deterministic id derived from the ARN (see `index`)."""
-        return derived_id(kind, arn) if raw in self.shared_ids else raw
-
-    def emit(self, cls: type[ev.LedgerEvent], account: str | None = None, **fields: Any) -> None:
-        target = account or self.account
-        self.plan.events.append(cls(
-            originator_id=ev.account_stream_id(target), originator_version=0, occurred_at=self.at,
-            recorded_at=self.recorded_at, actor="snapshot", source="snapshot", source_id=self.source_id,
-            account_id=target, **fields))
-
-    def warn(self, text: str) -> None:
-        self.plan.warnings.append(text)
-
-    # ------------------------------------------------------------ policies
-
-    def policies(self, items: list[dict[str, Any]]) -> None:
-        for item in items:
-            arn = item.get("Arn")
-            if not isinstance(arn, str) or not item.get("PolicyName"):
-                self.warn("a managed policy without Arn or PolicyName was ignored")
-                continue
-            owner = _owner(arn)
-            if owner not in (self.account, AWS_ACCOUNT):
-                self.warn(f"policy {arn} belongs to account {owner}, not {self.account}: ignored")
-                continue
-            state = self.state if owner == self.account else self.aws_state
-            versions = {str(v.get("VersionId")): document(v.get("Document"))
-                        for v in item.get("PolicyVersionList") or () if isinstance(v, dict) and v.get("VersionId")}
-            default = item.get("DefaultVersionId") or next(
-                (str(v.get("VersionId")) for v in item.get("PolicyVersionList") or ()
-                 if isinstance(v, dict) and v.get("IsDefaultVersion")), None)
-            bad = [v for v, doc in versions.items() if doc is None]
-            for version in bad:
-                self.warn(f"policy {arn} version {version}: document missing or not JSON; ignored")
-                versions.pop(version)
-            if not versions or default not in versions:
-                self.warn(f"policy {arn}: default version {default} is not in the dump; policy ignored")
-                continue
-            path = str(item.get("Path") or "/")
-            existing = state.policy_by_arn(arn)
-            if existing is None:
-                policy_id = self.ident("policy", str(item.get("PolicyId") or ""), arn) \
-                    if item.get("PolicyId") else derived_id("policy", arn)
-                self.policy_ids[arn] = policy_id
-                self.emit(ev.ManagedPolicyCreated, owner, policy_id=policy_id, policy_name=str(item["PolicyName"]),
-                          path=path, policy_arn=arn, document=versions[default], version_id=default,
-                          aws_managed=owner == AWS_ACCOUNT)
-                for version, doc in sorted(versions.items()):
-                    if version != default:
-                        self.emit(ev.PolicyVersionCreated, owner, policy_id=policy_id, policy_arn=arn,
-                                  version_id=version, document=doc, set_as_default=False)
-                continue
-            policy_id = existing.policy_id
-            self.policy_ids[arn] = policy_id
-            for version, doc in sorted(versions.items()):
-                if existing.versions.get(version) != doc:
-                    self.emit(ev.PolicyVersionCreated, owner, policy_id=policy_id, policy_arn=arn,
-                              version_id=version, document=doc, set_as_default=version == default)
-            if existing.default_version != default and existing.versions.get(default) == versions[default]:
-                self.emit(ev.DefaultPolicyVersionSet, owner, policy_id=policy_id, policy_arn=arn, version_id=default)
-            # AWS-managed policies list only the versions a dump happens to show: never delete them.
-            if owner == self.account:
-                for version in sorted(set(existing.versions) - set(versions)):
-                    self.emit(ev.PolicyVersionDeleted, owner, policy_id=policy_id, policy_arn=arn, version_id=version)
-
-    def policy_id(self, arn: str, holder: str) -> str:
-        known = self.policy_ids.get(arn)
-        if known is not None:
-            return known
-        owner = _owner(arn)
-        state = self.state if owner == self.account else self.aws_state
-        existing = state.policy_by_arn(arn)
-        if existing is not None:
-            self.policy_ids[arn] = existing.policy_id
-            return existing.policy_id
-        self.warn(f"dangling reference: {holder} is attached to {arn}, which is not in the dump")
-        policy_id = derived_id("policy", arn)
-        self.policy_ids[arn] = policy_id
-        path, name = _path_name(arn)
-        self.emit(ev.ManagedPolicyCreated, owner if owner in (self.account, AWS_ACCOUNT) else self.account,
-                  policy_id=policy_id, policy_name=name, path=path, policy_arn=arn, document=PLACEHOLDER_POLICY,
-                  version_id="v1", aws_managed=owner == AWS_ACCOUNT)
-        return policy_id
-
-    # ------------------------------------------------------------ principals
-
-    def arn_of(self, item: dict[str, Any], kind: str, name: str, path: str) -> str:
-        expected = names.iam_arn(self.account, kind, path, name)
-        given = item.get("Arn")
-        if isinstance(given, str) and given != expected:
-            self.warn(f"{kind} {name}: ARN {given} does not belong to account {self.account}; using {expected}")
-        return expected
-
-    def attachments(self, kind: str, holder_id: str, arn: str, current: dict[str, str], wanted: list[str]) -> None:
-        wanted_ids = {self.policy_id(p, f"{kind} {arn}"): p for p in wanted}
-        for policy_id, policy_arn in sorted(wanted_ids.items()):
-            if policy_id not in current:
-                self.emit(ev.PolicyAttached, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                          policy_id=policy_id, policy_arn=policy_arn)
-        for policy_id, policy_arn in sorted(current.items()):
-            if policy_id not in wanted_ids:
-                self.emit(ev.PolicyDetached, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                          policy_id=policy_id, policy_arn=policy_arn)
-
-    def inline(self, kind: str, holder_id: str, arn: str, current: dict[str, dict[str, Any]],
-               wanted: dict[str, dict[str, Any] | None]) -> None:
-        for name, doc in sorted(wanted.items()):
-            if doc is None:
-                self.warn(f"{kind} {arn}: inline policy {name} has no valid document; ignored")
-                continue
-            if current.get(name) != doc:
-                self.emit(ev.InlinePolicyPut, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                          policy_name=name, document=doc)
-        for name in sorted(set(current) - set(wanted)):
-            self.emit(ev.InlinePolicyDeleted, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                      policy_name=name)
-
-    def boundary(self, kind: str, holder_id: str, arn: str, current: str | None, wanted: str | None) -> None:
-        if wanted and wanted != current:
-            self.emit(ev.PermissionsBoundarySet, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                      policy_id=self.policy_id(wanted, f"{kind} {arn} (boundary)"), policy_arn=wanted)
-        elif current and not wanted:
-            self.emit(ev.PermissionsBoundaryRemoved, principal_kind=kind, principal_id=holder_id, principal_arn=arn)
-
-    def tags(self, kind: str, holder_id: str, arn: str, current: dict[str, str], wanted: dict[str, str]) -> None:
-        changed = {k: v for k, v in wanted.items() if current.get(k) != v}
-        if changed:
-            self.emit(ev.PrincipalTagged, principal_kind=kind, principal_id=holder_id, principal_arn=arn, tags=changed)
-        removed = tuple(sorted(set(current) - set(wanted)))
-        if removed:
-            self.emit(ev.PrincipalUntagged, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                      tag_keys=removed)
-
-    def groups(self, items: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-        by_name: dict[str, tuple[str, str]] = {}
-        for item in items:
-            name, gid, path = item.get("GroupName"), item.get("GroupId"), str(item.get("Path") or "/")
-            if not isinstance(name, str) or not isinstance(gid, str):
-                self.warn("a group without GroupName or GroupId was ignored")
-                continue
-            arn = self.arn_of(item, "group", name, path)
-            gid = self.ident("group", gid, arn)
-            by_name[name.lower()] = (gid, arn)
-            self.seen["group"].add(gid)
-            group = self.state.groups.get(gid)
-            if group is None:
-                self.emit(ev.GroupCreated, group_id=gid, group_name=name, path=path, group_arn=arn)
-                group = Group(gid, name, path, arn)
-            self.attachments("group", gid, arn, dict(group.managed), _attached(item))
-            self.inline("group", gid, arn, dict(group.inline), _inline(item, "GroupPolicyList"))
-        return by_name
-
-    def users(self, items: list[dict[str, Any]], groups: dict[str, tuple[str, str]]) -> None:
-        for item in items:
-            name, uid, path = item.get("UserName"), item.get("UserId"), str(item.get("Path") or "/")
-            if not isinstance(name, str) or not isinstance(uid, str):
-                self.warn("a user without UserName or UserId was ignored")
-                continue
-            arn = self.arn_of(item, "user", name, path)
-            uid = self.ident("user", uid, arn)
-            self.seen["user"].add(uid)
-            user = self.state.users.get(uid)
-            if user is None:
-                self.emit(ev.UserCreated, user_id=uid, user_name=name, path=path, user_arn=arn)
-                user = User(uid, name, path, arn)
-            wanted_groups: dict[str, str] = {}
-            for group_name in item.get("GroupList") or ():
-                found = groups.get(str(group_name).lower())
-                if found is None and (existing := self.state.group_by_name(str(group_name))):
-                    found = (existing.group_id, existing.arn)
-                if found is None:
-                    self.warn(f"dangling reference: user {arn} is in group {group_name}, which is not in the dump")
-                    continue
-                wanted_groups[found[0]] = found[1]
-            for gid, garn in sorted(wanted_groups.items()):
-                if gid not in user.groups:
-                    self.emit(ev.UserAddedToGroup, user_id=uid, user_arn=arn, group_id=gid, group_arn=garn)
-            for gid in sorted(user.groups - set(wanted_groups)):
-                garn = self.state.groups[gid].arn if gid in self.state.groups else ""
-                self.emit(ev.UserRemovedFromGroup, user_id=uid, user_arn=arn, group_id=gid, group_arn=garn)
-            self.attachments("user", uid, arn, dict(user.managed), _attached(item))
-            self.inline("user", uid, arn, dict(user.inline), _inline(item, "UserPolicyList"))
-            self.boundary("user", uid, arn, user.boundary, _boundary(item))
-            self.tags("user", uid, arn, dict(user.tags), _tags(item))
-
-    def roles(self, items: list[dict[str, Any]]) -> None:
-        for item in items:
-            name, rid, path = item.get("RoleName"), item.get("RoleId"), str(item.get("Path") or "/")
-            if not isinstance(name, str) or not isinstance(rid, str):
-                self.warn("a role without RoleName or RoleId was ignored")
-                continue
-            arn = self.arn_of(item, "role", name, path)
-            rid = self.ident("role", rid, arn)
-            trust = document(item.get("AssumeRolePolicyDocument"))
-            if trust is None:
-                self.warn(f"role {arn}: trust policy missing or not JSON; role ignored")
-                continue
-            self.seen["role"].add(rid)
-            role = self.state.roles.get(rid)
-            if role is None:
-                duration = item.get("MaxSessionDuration")
-                self.emit(ev.RoleCreated, role_id=rid, role_name=name, path=path, role_arn=arn, trust_policy=trust,
-                          max_session_duration=int(duration) if isinstance(duration, int) else 3600,
-                          description=item.get("Description") if isinstance(item.get("Description"), str) else None)
-                role = Role(rid, name, path, arn, trust)
-            elif role.trust_policy != trust:
-                self.emit(ev.TrustPolicyUpdated, role_id=rid, role_arn=arn, trust_policy=trust)
-            self.attachments("role", rid, arn, dict(role.managed), _attached(item))
-            self.inline("role", rid, arn, dict(role.inline), _inline(item, "RolePolicyList"))
-            self.boundary("role", rid, arn, role.boundary, _boundary(item))
-            self.tags("role", rid, arn, dict(role.tags), _tags(item))
-
-    def deletions(self, dump: Dump) -> None:
-        """Entities of the account that the (complete) dump no longer lists were deleted: their
-        dependents are removed first, as AWS requires."""
-        if self.truncated:
-            self.warn("the dump is truncated (IsTruncated without a final page): nothing is treated as deleted")
-            return
-        users, groups, roles = self.seen["user"], self.seen["group"], self.seen["role"]
-        policies = {str(p.get("Arn")) for p in dump.policies}
-        for user in sorted(self.state.users.values(), key=lambda u: u.user_id):
-            if user.user_id in users:
-                continue
-            for gid in sorted(user.groups):
-                group_arn = self.state.groups[gid].arn if gid in self.state.groups else ""
-                self.emit(ev.UserRemovedFromGroup, user_id=user.user_id, user_arn=user.arn, group_id=gid,
-                          group_arn=group_arn)
-            self._strip("user", user.user_id, user.arn, user)
-            for key in sorted(user.access_keys):
-                self.emit(ev.AccessKeyDeleted, user_id=user.user_id, user_arn=user.arn, access_key_id=key)
-            if user.login_profile:
-                self.emit(ev.LoginProfileRemoved, user_id=user.user_id, user_arn=user.arn)
-            self.emit(ev.UserDeleted, user_id=user.user_id, user_arn=user.arn)
-        for group in sorted(self.state.groups.values(), key=lambda g: g.group_id):
-            if group.group_id not in groups:
-                for uid in sorted(group.members):
-                    if uid in users and uid in self.state.users:
-                        self.emit(ev.UserRemovedFromGroup, user_id=uid, user_arn=self.state.users[uid].arn,
-                                  group_id=group.group_id, group_arn=group.arn)
-                self._strip("group", group.group_id, group.arn, group)
-                self.emit(ev.GroupDeleted, group_id=group.group_id, group_arn=group.arn)
-        for role in sorted(self.state.roles.values(), key=lambda r: r.role_id):
-            if role.role_id not in roles:
-                self._strip("role", role.role_id, role.arn, role)
-                self.emit(ev.RoleDeleted, role_id=role.role_id, role_arn=role.arn)
-        for policy in sorted(self.state.policies.values(), key=lambda p: p.policy_id):
-            if policy.arn not in policies and policy.arn not in self.policy_ids:
-                self.emit(ev.ManagedPolicyDeleted, policy_id=policy.policy_id, policy_arn=policy.arn)
-
-    def _strip(self, kind: str, holder_id: str, arn: str, holder: User | Group | Role) -> None:
-        for policy_id, policy_arn in sorted(holder.managed.items()):
-            self.emit(ev.PolicyDetached, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                      policy_id=policy_id, policy_arn=policy_arn)
-        for name in sorted(holder.inline):
-            self.emit(ev.InlinePolicyDeleted, principal_kind=kind, principal_id=holder_id, principal_arn=arn,
-                      policy_name=name)
-        if isinstance(holder, (User, Role)) and holder.boundary:
-            self.emit(ev.PermissionsBoundaryRemoved, principal_kind=kind, principal_id=holder_id, principal_arn=arn)
-
-
-def diff(dump: Dump, account: str, at: datetime, state: AccountState, aws_state: AccountState,
-         *, source_id: str) -> Plan:
-    """The facts that take the ledger's state of `account` to the dump's, all at `at`."""
-    names.check_account_id(account)
-    differ = _Differ(account, at, state, aws_state, source_id, dump.truncated)
-    counts = Counter(str(item.get(key)) for items, key in (
-        (dump.users, "UserId"), (dump.groups, "GroupId"), (dump.roles, "RoleId"), (dump.policies, "PolicyId"))
-        for item in items if item.get(key))
-    differ.shared_ids = {ident for ident, n in counts.items() if n > 1}
-    for ident in sorted(differ.shared_ids):
-        differ.warn(f"invalid dump: unique id {ident} is given to {counts[ident]} entities; "
-                    "they are keyed by ids derived from their ARNs instead")
-    if not state.exists:
-        differ.emit(ev.AccountCreated, account_name=account, root_arn=names.root_arn(account))
-    differ.policies(dump.policies)
-    groups = differ.groups(dump.groups)
-    differ.users(dump.users, groups)
-    differ.roles(dump.roles)
-    differ.deletions(dump)
-    return differ.plan

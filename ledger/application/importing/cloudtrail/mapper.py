@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.application.importing.cloudtrail import iam, mediaconvert, s3, sts
+from ledger.application.importing.cloudtrail import iam, mediaconvert, organizations, s3, sts
 from ledger.application.importing.cloudtrail.call import Call
 from ledger.application.importing.cloudtrail.records import NotUnderstood, caller_arn, kind_of, record_account
 from ledger.application.importing.index import ImportIndex
@@ -19,7 +19,7 @@ from ledger.domain import names
 _HANDLERS: dict[tuple[str, str], Callable[[Call], None]] = {
     (service, name): handler
     for service, handlers in (("iam", iam.HANDLERS), ("sts", sts.HANDLERS), ("s3", s3.HANDLERS),
-                              ("mediaconvert", mediaconvert.HANDLERS))
+                              ("mediaconvert", mediaconvert.HANDLERS), ("organizations", organizations.HANDLERS))
     for name, handler in handlers.items()
 }
 
@@ -42,7 +42,7 @@ class Mapper:
     def map(self, record: dict[str, Any]) -> Mapped:
         """The facts of one record (state changes, then the observed call), or why it was skipped."""
         identity = record.get("userIdentity") or {}
-        principal = caller_arn(identity)
+        principal = caller_arn(identity) or _service_event_caller(record)
         account = record_account(record)
         if principal is None or account is None:
             return Mapped(skipped=kind_of(record), reason="no identifiable caller")
@@ -60,3 +60,10 @@ class Mapper:
         except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as why:
             return Mapped(skipped=kind_of(record), reason=f"malformed record ({type(why).__name__})")
         return Mapped(events=call.events)
+
+
+def _service_event_caller(record: dict[str, Any]) -> str | None:
+    """The service behind an Organizations service event (CreateAccountResult): it names no caller."""
+    if record.get("eventType") == "AwsServiceEvent" and record.get("eventSource") == "organizations.amazonaws.com":
+        return "organizations.amazonaws.com"
+    return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ledger.application.importing.cloudtrail import organizations
 from ledger.application.importing.cloudtrail.records import (
     ASSUME_EVENTS,
     EMPTY,
@@ -59,6 +60,8 @@ def _scan(record: dict[str, Any], index: ImportIndex) -> None:
         _learn_bucket(name, params, account, index, at)
     elif source == "mediaconvert" and name == "CreateJob" and (job := job_fact(record, account)):
         index.add_job(job)
+    elif source == "organizations":
+        organizations.learn(name, params, record.get("responseElements") or {}, account, index.org)
 
 
 def _learn_caller(identity: dict[str, Any], index: ImportIndex, at: datetime) -> None:
