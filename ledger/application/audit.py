@@ -28,13 +28,21 @@ Time = datetime | str | None
 
 
 def _no_nul(*texts: object) -> None:
-    """A NUL names nothing a query can look up (the projection stores no fact whose key holds
-    one, and PostgreSQL text cannot hold it): a typed error rather than the driver's."""
-    if any(isinstance(text, str) and "\x00" in text for text in texts):
-        from ledger.errors import ValidationError
+    """A NUL or a lone surrogate names nothing a query can look up (the projection stores no fact
+    whose key holds one; neither PostgreSQL text nor UTF-8 can hold them): a typed error rather
+    than the driver's."""
+    from ledger.errors import ValidationError
 
-        raise ValidationError("a query argument holds NUL, which no recorded principal, action or resource name "
-                              "can be looked up by")
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        if "\x00" in text:
+            raise ValidationError("a query argument holds NUL, which no recorded principal, action or resource "
+                                  "name can be looked up by")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("a query argument is not valid Unicode text (it holds a lone surrogate)") from None
 
 
 class AuditQueries:

@@ -135,6 +135,12 @@ def main() -> None:
     """Console-script entry point: runs the app and translates every error at the boundary."""
     from ledger.cli import registry  # noqa: F401  (registers the commands)
 
+    undecodable = next((n for n, word in enumerate(sys.argv[1:], 1) if not _is_text(word)), None)
+    if undecodable is not None:
+        # The shell passed bytes that are not UTF-8 (Python keeps them as lone surrogates): no ARN,
+        # name or time can hold them, and nothing downstream could store or print them.
+        print_error(f"argument {undecodable} is not valid UTF-8 text", "InvalidArgument")
+        sys.exit(EXIT_ERROR)
     try:
         # Without standalone mode click *returns* the code of a `typer.Exit` raised inside a
         # command instead of raising it; dropping it made every such exit look like success.
@@ -153,6 +159,14 @@ def main() -> None:
     except Exception as error:  # noqa: BLE001 - the CLI boundary: a traceback is a bug for the user
         _unexpected(error)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_text(word: str) -> bool:
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _unexpected(error: Exception) -> None:

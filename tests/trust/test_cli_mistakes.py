@@ -161,6 +161,7 @@ def demo_url(store_url: str) -> Iterator[str]:
 
 
 MARKUP = "arn:aws:s3:::odd-keys/a[/]b[bold]c[/bold]"
+UNDECODABLE = b"arn:aws:s3:::b/\xff\xfe".decode("utf-8", "surrogateescape")
 
 
 class TestHostileTextAndPositions:
@@ -200,6 +201,32 @@ class TestHostileTextAndPositions:
         result = run_cli("--db", demo_url, *args)
         assert 2 == result.code, result.out + result.err
         assert "OverflowError" not in one_error_line(result)
+
+    @pytest.mark.parametrize("args", [
+        ["lineage", UNDECODABLE],
+        ["owner", UNDECODABLE],
+        ["can", BOB, "s3:GetObject", UNDECODABLE],
+        ["history", UNDECODABLE],
+    ])
+    def test_arguments_that_are_not_utf8_are_one_typed_line(self, demo_url: str, args: list[str]) -> None:
+        """Bytes that are not UTF-8 on the command line (kept by Python as lone surrogates) are
+        refused before any work: one InvalidArgument line, exit 2, never an internal error."""
+        result = run_cli("--db", demo_url, *args)
+        assert 2 == result.code, result.out + result.err
+        assert "InvalidArgument" in one_error_line(result)
+
+    @pytest.mark.parametrize("call", ["lineage", "owner_of", "history_like_can"])
+    def test_library_queries_refuse_lone_surrogates(self, demo_url: str, call: str) -> None:
+        """The library's queries refuse text that is not valid Unicode with a typed ValidationError."""
+        from ledger.errors import ValidationError
+
+        with Ledger.open(demo_url) as ledger, pytest.raises(ValidationError, match="not valid Unicode"):
+            if call == "lineage":
+                ledger.lineage(UNDECODABLE)
+            elif call == "owner_of":
+                ledger.owner_of(UNDECODABLE)
+            else:
+                ledger.can(BOB, "s3:GetObject", UNDECODABLE)
 
     @pytest.mark.parametrize("target", ["missing directory", "a directory"])
     def test_timeline_html_into_a_bad_place_is_one_line(self, demo_url: str, tmp_path: Path,
