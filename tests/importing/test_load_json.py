@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.application.importing import files
+from ledger.application.importing.config_items import _json_object
 from ledger.errors import ImportFormatError, ImportTooLargeError
 
 
@@ -103,3 +104,28 @@ class TestOneCallDecodeMatchesTheStream:
             assert _outcome(lambda: files.load_json(path)) == one_call
         finally:
             files.WHOLE_DOCUMENT = saved
+
+
+def _json_reference(text: str) -> Any:
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class TestConfigurationTextDecoding:
+    @pytest.mark.parametrize("text", [*(data.decode("utf-8", "replace") for data in EDGE_CASES.values()),
+                                      '{"a": NaN}', '{"a": 1e400}', '{"a": "\\udc00"}', "[1]", "{}", '"x"'])
+    def test_edge_cases_decode_as_json_does(self, text: str) -> None:
+        """A `configuration` given as JSON text decodes exactly as `json.loads` would (or not at all)."""
+        assert repr(_json_reference(text)) == repr(_json_object(text))
+
+    @given(document=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=20))
+    def test_any_json_text_decodes_as_json_does(self, document: Any) -> None:
+        """Arbitrary JSON text (Infinity included) decodes to what `json.loads` gives."""
+        text = json.dumps({"c": document})
+        assert repr(_json_reference(text)) == repr(_json_object(text))
