@@ -59,40 +59,62 @@ def _pct(values: list[float], p: float) -> float:
 
 # ------------------------------------------------------------------------- CLI start-up
 
-def _timed_runs(argv: list[str], runs: int) -> list[float]:
-    out = []
+def _timed_runs(argv: list[str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds (user + system, from the children's rusage) of `runs` fresh
+    processes. Bytecode is written and reused as on a user's machine, whatever the caller's
+    PYTHONDONTWRITEBYTECODE says: without it every run would compile the package anew."""
+    import resource
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        subprocess.run(argv, capture_output=True, check=False, timeout=120)
-        out.append((time.perf_counter() - started) * 1000)
-    return out
+        subprocess.run(argv, capture_output=True, check=False, timeout=120, env=env)
+        walls.append((time.perf_counter() - started) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    return walls, cpus
+
+
+def _spread(ms: list[float]) -> str:
+    return f"min {min(ms):.0f} / p50 {statistics.median(ms):.0f} ms"
 
 
 def startup_rows(quick: bool) -> list[dict[str, Any]]:
-    """Wall time to first output of `ledger --help` and of `ledger can` on a warm SQLite store,
-    repeated fresh processes; baseline: a bare `python -c pass` in the same run."""
+    """Wall (and CPU) time to first output of `ledger --help` and of `ledger can` on a warm
+    SQLite store, repeated fresh processes; baselines in the same run: a bare `python -c pass`
+    and `python -c "import typer"` (the floor of any typer CLI). Wall time counts the other
+    processes sharing the cores; CPU time does not, so both are reported."""
     from ledger import Ledger
     from ledger.application.demo import record_story
 
-    runs = 5 if quick else 15
+    runs = 7 if quick else 21
     cli = [sys.executable, "-c", "from ledger.cli import main; main()"]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/warm.db"
         with Ledger.open(url) as ledger:
             record_story(ledger)
             ledger.project()
-        bare = _timed_runs([sys.executable, "-c", "pass"], runs)
         can = [*cli, "--db", url, "can", "arn:aws:iam::111122223333:user/bob", "mediaconvert:CreateJob", "*"]
-        _timed_runs(can, 1)  # warm the OS file cache and the .pyc files
-        measured = {"startup_help": _timed_runs([*cli, "--help"], runs), "startup_can": _timed_runs(can, runs)}
-    base = statistics.median(bare)
+        cases = {"bare": [sys.executable, "-c", "pass"], "typer": [sys.executable, "-c", "import typer"],
+                 "startup_help": [*cli, "--help"], "startup_can": can}
+        for argv in cases.values():
+            _timed_runs(argv, 1)  # warm the OS file cache and write the .pyc files
+        timed = {key: _timed_runs(argv, runs) for key, argv in cases.items()}
+    bare, typer_only = timed.pop("bare"), timed.pop("typer")
+    base = statistics.median(bare[0])
     limits = {"startup_help": 300.0, "startup_can": 400.0}
     return [{
         "id": key, "store": "sqlite",
-        "measured": f"p50 {statistics.median(ms):.0f} ms, p90 {_pct(ms, 0.9):.0f} ms",
-        "baseline": f"bare python {base:.0f} ms", "ratio": round(base / statistics.median(ms), 2),
-        "met": statistics.median(ms) <= limits[key], "note": f"load {os.getloadavg()[0]:.1f}",
-    } for key, ms in measured.items()]
+        "measured": f"wall {_spread(wall)}; CPU {_spread(cpu)}",
+        "baseline": f"python -c pass: wall {_spread(bare[0])}, CPU {_spread(bare[1])}; "
+                    f"import typer: wall {_spread(typer_only[0])}, CPU {_spread(typer_only[1])}",
+        "ratio": round(base / statistics.median(wall), 2),
+        "met": statistics.median(wall) <= limits[key],
+        "note": f"{runs} runs, load {os.getloadavg()[0]:.1f}; CPU p50 "
+                f"{'within' if statistics.median(cpu) <= limits[key] else 'over'} the target",
+    } for key, (wall, cpu) in timed.items()]
 
 
 # ------------------------------------------------------------------------- follow lag

@@ -7,7 +7,6 @@ never see each other's half-written story.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -211,6 +210,8 @@ class _PrivateFile:
     def __exit__(self, kind: object, error: object, trace: object) -> None:
         try:
             if kind is None:
+                import sqlite3  # start-up: only `demo` needs it
+
                 conn = sqlite3.connect(self.scratch)
                 try:
                     conn.execute("PRAGMA journal_mode=DELETE")  # folds and removes the WAL

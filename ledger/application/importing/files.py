@@ -6,11 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ledger.application.importing.jsonstream import CHUNK, JsonStream, has_lone_surrogate, open_stream
+import msgspec
+
+from ledger.application.importing.jsonstream import (
+    CHUNK,
+    JsonStream,
+    has_lone_surrogate,
+    max_file_bytes,
+    open_stream,
+)
 from ledger.errors import ImportFormatError
 from ledger.timeaxis import parse_iso_or_none
 
@@ -30,8 +39,40 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+# A document up to this size (decompressed) is decoded in one msgspec call: its bytes are small
+# beside the objects decoded from them. Larger ones, and every malformed one, take the stream.
+WHOLE_DOCUMENT = 64 << 20
+_BOM = b"\xef\xbb\xbf"
+_decode = msgspec.json.Decoder().decode
+_NOT_DECODED = object()
+
+
+def _decoded_whole(path: Path, max_bytes: int | None) -> Any:
+    """The document decoded in one call, or `_NOT_DECODED` when the stream must read it: too
+    large, unreadable, or anything msgspec refuses. msgspec refuses everything `json` would
+    refuse and also NaN, Infinity, out-of-range numbers and lone surrogate escapes; the stream
+    then gives the same value or the same error as before, so only the speed differs."""
+    limit = min(max_file_bytes(max_bytes), WHOLE_DOCUMENT)
+    handle, stream = open_stream(path, max_bytes)
+    with handle:
+        try:
+            data = stream.raw.read(limit + 1)
+        except (OSError, EOFError, zlib.error):
+            return _NOT_DECODED
+    if len(data) > limit:
+        return _NOT_DECODED
+    try:
+        return _decode(data[3:] if data.startswith(_BOM) else data)
+    except (msgspec.DecodeError, RecursionError):
+        return _NOT_DECODED
+
+
 def load_json(path: Path, max_bytes: int | None = None) -> Any:
-    """A whole JSON document (snapshots), read through the capped stream."""
+    """A whole JSON document (snapshots, Config files), decoded in one call when it is small and
+    well-formed, otherwise read through the capped stream (which names what is wrong and where)."""
+    document = _decoded_whole(path, max_bytes)
+    if document is not _NOT_DECODED:
+        return document
     handle, stream = open_stream(path, max_bytes)
     with handle:
         document, odd = stream.value()
