@@ -124,20 +124,19 @@ def secondary_indexes(conn: Connection) -> list[Index]:
 
 def load(writer: Writer, stream: IntervalStream,
           batches: Iterable[tuple[int, int, list[Change]]]) -> tuple[int, int, float]:
-    """Insert every change of `batches` and the intervals they derive (the open ones last), the
-    inserts on a second thread; returns (events, last position, the insert thread's CPU s)."""
+    """Insert every change of `batches` (payloads as their stored JSON text) and the intervals
+    they derive (the open ones last), the inserts on a second thread; returns (events, last
+    position, the insert thread's CPU s)."""
     behind = _Behind(writer)
-    add, encode = stream.add, encode_payload
+    add = stream.add
     change_rows: list[tuple[Any, ...]] = []
     rows: list[FactRow] = []
     done = last = 0
     try:
         for position, count, changes in batches:
+            change_rows += changes
             for c in changes:
-                payload = c[9]
-                text = encode(payload).decode() if payload else _EMPTY
-                change_rows.append((*c[:9], text))
-                closed = add(c, text)
+                closed = add(c, c[9])
                 if closed is not None:
                     rows.append(closed)
             if len(change_rows) >= _FLUSH:
