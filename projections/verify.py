@@ -20,7 +20,7 @@ from projections.digest import ChangeRow, ProjectionDigest
 from projections.facts import Change, FactRow, IntervalStream, derive_rows, payload_text
 from projections.fold import changes_of_stored
 
-__all__ = ["Divergence", "ProjectionCheck", "ProjectionReport", "change_rows", "locate_facts"]
+__all__ = ["Divergence", "ProjectionCheck", "ProjectionReport", "change_rows", "locate_facts", "stored_facts_total"]
 
 _MOD = 1 << 128
 # Findings kept in a report beyond the first (the count is always exact).
@@ -74,10 +74,14 @@ class _RowHash:
     never persisted. The keyed state is set up once and copied per row (a third cheaper than
     keying each row's hash afresh)."""
 
-    __slots__ = ("base",)
+    __slots__ = ("base", "key")
 
     def __init__(self, key: bytes) -> None:
+        self.key = key
         self.base = hashlib.blake2b(digest_size=16, key=key)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a hash state does not pickle; its key does
+        return (_RowHash, (self.key,))
 
     def __call__(self, row: Sequence[Any]) -> int:
         h = self.base.copy()
@@ -106,14 +110,25 @@ class _Facts:
     stream: IntervalStream = field(default_factory=IntervalStream)
     total: int = 0
 
+    closed: bool = False
+
     def add(self, change: Change, payload: str) -> None:
         row = self.stream.add(change, payload)
         if row is not None:
             self.total += self.hash(row)
 
+    def close(self) -> None:
+        """No more changes: the open intervals join the digest, and the stream keeps only the
+        keys to re-derive (a small state to hand to another process)."""
+        if not self.closed:
+            self.closed = True
+            self.total += self.hash.total(self.stream.open_rows())
+            self.stream.heads.clear()
+
     def digest(self, changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> int:
         """The digest of every expected interval (closes the stream)."""
-        total = self.total + self.hash.total(self.stream.open_rows())
+        self.close()
+        total = self.total
         unordered = sorted(self.stream.unordered)
         if unordered:
             changes = list(changes_of_keys(unordered))
@@ -124,6 +139,11 @@ class _Facts:
                 total -= self.hash.total(_emitted_before_disorder(key, rows))
             total += self.hash.total(derive_rows((Change(*r[:9]), r[9]) for r in changes))
         return total % _MOD
+
+
+def stored_facts_total(key: bytes, stored_facts: Iterable[FactRow]) -> int:
+    """The keyed digest of stored intervals that a check made with `facts_key=key` compares."""
+    return _RowHash(key).total(stored_facts) % _MOD
 
 
 def _emitted_before_disorder(key: str, rows: list[ChangeRow]) -> list[FactRow]:
@@ -147,12 +167,14 @@ class ProjectionCheck:
     are (a checkpoint's digests vouch for them) and only the intervals are checked."""
 
     def __init__(self, tracked: int, stored: Iterable[ChangeRow], *, mode: str = "full",
-                 digest: ProjectionDigest | None = None, digest_events: int = 0) -> None:
+                 digest: ProjectionDigest | None = None, digest_events: int = 0,
+                 facts_key: bytes | None = None) -> None:
         self.tracked = tracked
         self.mode = mode
         self._stored: Iterator[ChangeRow] = iter(stored)
         self._next: ChangeRow | None = next(self._stored, None)
-        self.facts = _Facts()
+        self.facts = _Facts() if facts_key is None else _Facts(_RowHash(facts_key))
+        self._changes_done = False
         self.digest = digest
         self.digest_events = digest_events
         self.events = 0
@@ -228,11 +250,12 @@ class ProjectionCheck:
             why = f"a change of {row[0]} is attributed to event #{position} ({event}), which does not make it"
             self._find(Divergence("changes", why, position, row[1], row[0], None, row, (position,)))
 
-    def finish(self, stored_facts: Iterable[FactRow],
-               changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> bool:
-        """After the last record: leftover stored rows, the tracked position, and the intervals
-        (one keyed digest each side). True when the stored intervals differ (`locate_facts`
-        then says where, kind by kind)."""
+    def finish_changes(self) -> None:
+        """After the last record: stored change rows no event accounts for, and the tracked
+        position against the log (once; `finish` does it when not done yet)."""
+        if self._changes_done:
+            return
+        self._changes_done = True
         while self._next is not None:
             row = self._next
             where = "beyond the tracked position" if row[6] > self.tracked else "where the log has no event"
@@ -243,8 +266,21 @@ class ProjectionCheck:
             self._find(Divergence("tracking", f"the projection claims to have folded the log up to position "
                                   f"{self.tracked}, but the log ends at {self.last_position}: events recorded "
                                   "next would be skipped", self.last_position + 1))
+        self._stored, self._next = iter(()), None
+        self.facts.close()
+
+    def stored_facts_total(self, stored_facts: Iterable[FactRow]) -> int:
+        """The keyed digest of stored intervals (may be taken before `finish`)."""
+        return self.facts.hash.total(stored_facts) % _MOD
+
+    def finish(self, stored_facts: Iterable[FactRow] | int,
+               changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> bool:
+        """After the last record: leftover stored rows, the tracked position, and the intervals
+        (one keyed digest each side; the stored side may come as `stored_facts_total`). True
+        when the stored intervals differ (`locate_facts` then says where, kind by kind)."""
+        self.finish_changes()
         expected = self.facts.digest(changes_of_keys)
-        stored = self.facts.hash.total(stored_facts) % _MOD
+        stored = stored_facts if isinstance(stored_facts, int) else self.stored_facts_total(stored_facts)
         return expected != stored
 
     def report(self, located: Iterable[Divergence] = ()) -> ProjectionReport:
