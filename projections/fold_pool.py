@@ -46,7 +46,10 @@ def as_stored(change: Change) -> Change:
 
 
 def default_processes() -> int:
-    """Fold workers for a long rebuild: one per core beyond the one that inserts (at most 2)."""
+    """Fold workers for a long rebuild: one per core beyond the one that inserts (at most 2);
+    none in a daemonic process, which may not have children."""
+    if multiprocessing.current_process().daemon:
+        return 0
     return max(0, min(2, (os.cpu_count() or 1) - 1))
 
 

@@ -34,7 +34,8 @@ _Rec = tuple[int, str, bytes]
 def full_check(tracked: int, stored: Iterable[ChangeRow]) -> ProjectionCheck | ParallelCheck:
     """A full check of a projection tracked up to `tracked`: in a worker process when the
     projection is long and the platform can fork, otherwise in this one."""
-    if tracked >= PARALLEL_MIN_EVENTS and "fork" in multiprocessing.get_all_start_methods():
+    if (tracked >= PARALLEL_MIN_EVENTS and "fork" in multiprocessing.get_all_start_methods()
+            and not multiprocessing.current_process().daemon and (os.cpu_count() or 1) > 1):
         return ParallelCheck(tracked, stored)
     return ProjectionCheck(tracked, stored)
 
