@@ -72,3 +72,18 @@ class TestChangeRowEditsReportAlike:
                 db.execute(sql, (target,))
             worker, alone = _reports(ledger, monkeypatch)
             assert (False, alone) == (alone.ok, worker)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+class TestNonAsciiPayloadsVerify:
+    def test_a_non_ascii_tag_value_verifies_in_both_checks(self, backend: str,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+        """A payload with non-ASCII text (a tag value) is expected exactly as the projector stores
+        it (UTF-8, not \\u-escaped): no false alarm, in the worker or in one process."""
+        with fresh_ledger(backend) as ledger:
+            ledger.create_account("111122223333", "media")
+            ledger.create_user("111122223333", "zoe")
+            ledger.tag_user("111122223333", "zoe", {"team": "Médiathèque Zoë"})
+            ledger.project()
+            worker, alone = _reports(ledger, monkeypatch)
+            assert (True, True) == (worker.ok, alone.ok), (worker.reason, alone.reason)
