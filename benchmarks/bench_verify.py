@@ -23,10 +23,34 @@ from typing import Any
 POSTGRES_URL = os.environ.get("LEDGER_BENCH_POSTGRES_URL") or os.environ.get("LEDGER_TEST_POSTGRES_URL")
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    started = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process and of its finished children (the projection check's worker)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+_CPU: dict[str, float] = {}
+
+
+def _timed(fn: Callable[[], Any], name: str = "") -> tuple[float, Any]:
+    started, cpu = time.perf_counter(), _cpu()
     value = fn()
+    if name:
+        _CPU[name] = _cpu() - cpu
     return time.perf_counter() - started, value
+
+
+def _in_one_process(fn: Callable[[], Any]) -> Any:
+    from projections import verify_pool
+
+    threshold = verify_pool.PARALLEL_MIN_EVENTS
+    verify_pool.PARALLEL_MIN_EVENTS = 1 << 62
+    try:
+        return fn()
+    finally:
+        verify_pool.PARALLEL_MIN_EVENTS = threshold
 
 
 def verify_at_scale(url: str, events: int | None = None, *, profile: bool = False) -> dict[str, Any]:
@@ -45,19 +69,22 @@ def verify_at_scale(url: str, events: int | None = None, *, profile: bool = Fals
             ledger.project()
         store = ledger.store
         n = store.max_position()
-        read_s, _ = _timed(lambda: sum(1 for _ in store.iter_log(batch=5000)))
-        log_s, _ = _timed(lambda: verify_store(store, []))
-        full_s, full = _timed(lambda: verify_ledger(store, use_stored=False))
-        cp_s, (cp, _) = _timed(lambda: checkpoint_ledger(store, save=False))
-        quick_s, quick = _timed(lambda: verify_ledger(store, [cp], quick=True, use_stored=False))
+        read_s, _ = _timed(lambda: sum(1 for _ in store.iter_log(batch=5000)), "read")
+        log_s, _ = _timed(lambda: verify_store(store, []), "log")
+        full_s, full = _timed(lambda: verify_ledger(store, use_stored=False), "full")
+        one_s, one = _timed(lambda: _in_one_process(lambda: verify_ledger(store, use_stored=False)), "one")
+        cp_s, (cp, _) = _timed(lambda: checkpoint_ledger(store, save=False), "checkpoint")
+        quick_s, quick = _timed(lambda: verify_ledger(store, [cp], quick=True, use_stored=False), "quick")
         top = _profile(lambda: verify_ledger(store, use_stored=False)) if profile else ""
-    assert full.ok and quick.ok, (full.projection.reason, quick.projection.reason)
+    assert full.ok and one.ok and quick.ok, (full.projection.reason, quick.projection.reason)
 
-    def rate(seconds: float) -> str:
-        return f"{n / seconds:,.0f} ev/s ({seconds:.1f} s)"
+    def rate(seconds: float, name: str) -> str:
+        return f"{n / seconds:,.0f} ev/s ({seconds:.1f} s; CPU {n / max(_CPU[name], 1e-9):,.0f} ev/s)"
 
-    detail = (f"full verify {rate(full_s)}; quick verify {rate(quick_s)}; checkpoint {rate(cp_s)}; "
-              f"baselines: log-only verify {rate(log_s)}, decoded log read {rate(read_s)}")
+    detail = (f"full verify {rate(full_s, 'full')} [check in a worker process]; the same in one process "
+              f"{rate(one_s, 'one')}; quick verify {rate(quick_s, 'quick')}; checkpoint {rate(cp_s, 'checkpoint')}; "
+              f"baselines: log-only verify {rate(log_s, 'log')}, decoded log read {rate(read_s, 'read')}; "
+              f"load {os.getloadavg()[0]:.1f}")
     if top:
         print(top)
     return {"campaign": f"verify with projection, {n:,} events, SQLite", "tried": n, "findings": 0, "detail": detail}

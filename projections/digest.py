@@ -27,6 +27,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import msgspec
+
 from ledger.integrity.checkpoint import projection_root
 
 __all__ = ["ChangeRow", "ProjectionDigest"]
@@ -36,9 +38,19 @@ ChangeRow = tuple[str, str, str, str, str, int, int, int, str, str]
 
 _CHUNK_HEAD = b"pl-changes v1\n"
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
+_fast = msgspec.json.Encoder().encode
 
 
 def _json(rows: Sequence[Any]) -> bytes:
+    # msgspec writes the very bytes of `json.dumps` (ensure_ascii, no spaces) for rows of str,
+    # int and None, except that it leaves non-ASCII and DEL (0x7f) unescaped: any output holding
+    # either is encoded again by the standard library, whose bytes the layout is defined by.
+    try:
+        out = _fast(rows)
+    except (TypeError, ValueError, UnicodeError):  # e.g. a lone surrogate: json escapes it
+        out = b"\x80"
+    if out.isascii() and b"\x7f" not in out:
+        return out
     return _dumps(rows).encode("ascii")
 
 

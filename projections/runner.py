@@ -15,6 +15,7 @@ from ledger.domain import events as ev
 from ledger.gc_pause import collector_paused
 from projections.facts import Change
 from projections.fold import changes_of
+from projections.fold_pool import PARALLEL_MIN_EVENTS, Dropped, as_stored, default_processes, folded_pages
 from projections.stored import changes_of_stored
 
 log = get_logger("projections")
@@ -54,12 +55,17 @@ def storable(changes: list[Change], unstorable: Counter[str], projection: str = 
     kept = []
     for change in changes:
         if "\x00" in change.key or "\x00" in change.subject or "\x00" in change.ref:
-            unstorable[change.kind] += 1
-            log.warning("fact_not_stored", projection=projection, position=change.position, kind=change.kind,
-                        cause=change.cause, key=repr(change.key)[:200], reason="NUL in a text column")
+            _not_stored(unstorable, projection, (change.kind, change.position, change.cause, change.key))
         else:
             kept.append(change)
     return kept
+
+
+def _not_stored(unstorable: Counter[str], projection: str, dropped: Dropped) -> None:
+    kind, position, cause, key = dropped
+    unstorable[kind] += 1
+    log.warning("fact_not_stored", projection=projection, position=position, kind=kind,
+                cause=cause, key=repr(key)[:200], reason="NUL in a text column")
 
 
 class Projector:
@@ -76,7 +82,7 @@ class Projector:
 
     def __init__(self, log: _Log, facts: Any, *, name: str = PROJECTION, batch: int = 2000,
                  gap_grace: float = 0.0, fold: Callable[[ev.LedgerEvent], list[Change]] = changes_of,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, fold_processes: int | None = None) -> None:
         self.log = log
         self.facts = facts
         self.name = name
@@ -84,6 +90,8 @@ class Projector:
         self.gap_grace = gap_grace
         self.fold = fold
         self.clock = clock
+        # Worker processes that fold a long rebuild beside the inserts (0: fold in this process).
+        self.fold_processes = default_processes() if fold_processes is None else fold_processes
         self._gaps: dict[int, float] = {}
         # Facts left out by `storable`, by kind: since the last rebuild, or since this projector began.
         self.unstorable: Counter[str] = Counter()
@@ -161,13 +169,9 @@ class Projector:
         total = self.log.max_position() if upto is None else upto
 
         def pages() -> Iterator[tuple[int, int, list[Change]]]:
-            position, done = 0, 0
-            while True:
-                page = self._page(position, REBUILD_PAGE, upto)
-                if page is None:
-                    return
-                yield page
-                position, count, _ = page
+            done = 0
+            for position, count, changes in self._rebuild_pages(upto, total):
+                yield position, count, changes
                 done += count
                 if progress is not None:
                     progress(done, max(total, done))
@@ -175,3 +179,22 @@ class Projector:
 
         with collector_paused():
             return int(bulk(self.name, pages()))
+
+    def _rebuild_pages(self, upto: int | None, total: int) -> Iterator[tuple[int, int, list[Change]]]:
+        """The rebuild's pages with payloads as stored JSON text: folded by worker processes when
+        the log is long (and no young gap can stop the fold), otherwise here."""
+        stored = self._stored
+        if stored is not None and self.fold_processes > 0 and self.gap_grace <= 0 and total >= PARALLEL_MIN_EVENTS:
+            for position, count, changes, dropped in folded_pages(
+                    lambda after: stored(after, REBUILD_PAGE, upto), self.fold_processes):
+                for item in dropped:
+                    _not_stored(self.unstorable, self.name, item)
+                yield position, count, changes
+            return
+        position = 0
+        while True:
+            page = self._page(position, REBUILD_PAGE, upto)
+            if page is None:
+                return
+            position, count, changes = page
+            yield position, count, [as_stored(c) for c in changes]

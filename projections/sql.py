@@ -240,7 +240,8 @@ class SqlFacts:
     def rebuild_from(self, name: str, batches: Iterable[tuple[int, int, list[Change]]]) -> int:
         """Replace the projection by the fold of the whole log, in one transaction.
 
-        `batches` yields (last position, events, changes) in log order. Readers keep seeing
+        `batches` yields (last position, events, changes) in log order, each change's payload
+        already its stored JSON text (`fold_pool.as_stored`). Readers keep seeing
         the previous projection until the commit; a crash leaves it untouched. Secondary
         indexes are dropped for the load and built once at the end (a sort, rather than a
         million random index inserts), inside the same transaction."""

@@ -9,7 +9,6 @@ a clock or a logger, and never repairs anything (a divergence is a finding, not 
 from __future__ import annotations
 
 import hashlib
-import json
 import marshal
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,14 +17,12 @@ from typing import Any
 
 from ledger.timeaxis import FOREVER, iso
 from projections.digest import ChangeRow, ProjectionDigest
-from projections.facts import Change, FactRow, IntervalStream, derive_rows
+from projections.facts import Change, FactRow, IntervalStream, derive_rows, payload_text
 from projections.fold import changes_of_stored
 
-__all__ = ["Divergence", "ProjectionCheck", "ProjectionReport", "change_rows", "locate_facts"]
+__all__ = ["Divergence", "ProjectionCheck", "ProjectionReport", "change_rows", "locate_facts", "stored_facts_total"]
 
 _MOD = 1 << 128
-_EMPTY = "{}"
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 # Findings kept in a report beyond the first (the count is always exact).
 _KEEP = 20
 
@@ -33,9 +30,7 @@ _KEEP = 20
 def change_rows(position: int, topic: str, state: bytes | str) -> list[tuple[Change, ChangeRow]]:
     """The fold of one stored event as (change, row) pairs; the row is exactly what the
     projection stores in its change table (payload as compact JSON text, `{}` when empty)."""
-    return [(c, (c.key, c.kind, c.subject, c.ref, c.op, c.at, c.position, c.seq, c.cause,
-                 _dumps(c.payload) if c.payload else _EMPTY))
-            for c in changes_of_stored(position, topic, state)]
+    return [(c, (*c[:9], payload_text(c[9]))) for c in changes_of_stored(position, topic, state)]
 
 
 @dataclass(frozen=True)
@@ -72,12 +67,35 @@ class ProjectionReport:
     notes: tuple[str, ...] = ()
 
 
-def _fact_hash(key: bytes, row: Sequence[Any]) -> int:
-    # Keyed per run: nobody editing the tables can aim at a collision of a key they never see.
-    # marshal format 2 (no back-references, so equal rows give equal bytes) is a typed,
-    # length-prefixed and so unambiguous encoding of str/int/None tuples; never persisted.
-    data = marshal.dumps(row if type(row) is tuple else tuple(row), 2)
-    return int.from_bytes(hashlib.blake2b(data, digest_size=16, key=key).digest(), "big")
+class _RowHash:
+    """A keyed 128-bit hash of a row. Keyed per run: nobody editing the tables can aim at a
+    collision of a key they never see. marshal format 2 (no back-references, so equal rows give
+    equal bytes) is a typed, length-prefixed and so unambiguous encoding of str/int/None tuples;
+    never persisted. The keyed state is set up once and copied per row (a third cheaper than
+    keying each row's hash afresh)."""
+
+    __slots__ = ("base", "key")
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+        self.base = hashlib.blake2b(digest_size=16, key=key)
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a hash state does not pickle; its key does
+        return (_RowHash, (self.key,))
+
+    def __call__(self, row: Sequence[Any]) -> int:
+        h = self.base.copy()
+        h.update(marshal.dumps(row if type(row) is tuple else tuple(row), 2))
+        return int.from_bytes(h.digest(), "big")
+
+    def total(self, rows: Iterable[Sequence[Any]]) -> int:
+        copy, dumps, from_bytes = self.base.copy, marshal.dumps, int.from_bytes
+        total = 0
+        for row in rows:
+            h = copy()
+            h.update(dumps(row if type(row) is tuple else tuple(row), 2))
+            total += from_bytes(h.digest(), "big")
+        return total
 
 
 @dataclass
@@ -88,18 +106,29 @@ class _Facts:
     changes at the end; the rows it emitted before are found again by replaying its changes in
     log order, and taken back out of the digest."""
 
-    key: bytes = field(default_factory=lambda: os.urandom(32))
+    hash: _RowHash = field(default_factory=lambda: _RowHash(os.urandom(32)))
     stream: IntervalStream = field(default_factory=IntervalStream)
     total: int = 0
+
+    closed: bool = False
 
     def add(self, change: Change, payload: str) -> None:
         row = self.stream.add(change, payload)
         if row is not None:
-            self.total += _fact_hash(self.key, row)
+            self.total += self.hash(row)
+
+    def close(self) -> None:
+        """No more changes: the open intervals join the digest, and the stream keeps only the
+        keys to re-derive (a small state to hand to another process)."""
+        if not self.closed:
+            self.closed = True
+            self.total += self.hash.total(self.stream.open_rows())
+            self.stream.heads.clear()
 
     def digest(self, changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> int:
         """The digest of every expected interval (closes the stream)."""
-        total = self.total + sum(_fact_hash(self.key, row) for row in self.stream.open_rows())
+        self.close()
+        total = self.total
         unordered = sorted(self.stream.unordered)
         if unordered:
             changes = list(changes_of_keys(unordered))
@@ -107,10 +136,14 @@ class _Facts:
             for row in changes:
                 by_key.setdefault(row[0], []).append(row)
             for key, rows in by_key.items():
-                total -= sum(_fact_hash(self.key, row) for row in _emitted_before_disorder(key, rows))
-            rederived = derive_rows((Change(*r[:9]), r[9]) for r in changes)
-            total += sum(_fact_hash(self.key, row) for row in rederived)
+                total -= self.hash.total(_emitted_before_disorder(key, rows))
+            total += self.hash.total(derive_rows((Change(*r[:9]), r[9]) for r in changes))
         return total % _MOD
+
+
+def stored_facts_total(key: bytes, stored_facts: Iterable[FactRow]) -> int:
+    """The keyed digest of stored intervals that a check made with `facts_key=key` compares."""
+    return _RowHash(key).total(stored_facts) % _MOD
 
 
 def _emitted_before_disorder(key: str, rows: list[ChangeRow]) -> list[FactRow]:
@@ -134,12 +167,14 @@ class ProjectionCheck:
     are (a checkpoint's digests vouch for them) and only the intervals are checked."""
 
     def __init__(self, tracked: int, stored: Iterable[ChangeRow], *, mode: str = "full",
-                 digest: ProjectionDigest | None = None, digest_events: int = 0) -> None:
+                 digest: ProjectionDigest | None = None, digest_events: int = 0,
+                 facts_key: bytes | None = None) -> None:
         self.tracked = tracked
         self.mode = mode
         self._stored: Iterator[ChangeRow] = iter(stored)
         self._next: ChangeRow | None = next(self._stored, None)
-        self.facts = _Facts()
+        self.facts = _Facts() if facts_key is None else _Facts(_RowHash(facts_key))
+        self._changes_done = False
         self.digest = digest
         self.digest_events = digest_events
         self.events = 0
@@ -215,11 +250,12 @@ class ProjectionCheck:
             why = f"a change of {row[0]} is attributed to event #{position} ({event}), which does not make it"
             self._find(Divergence("changes", why, position, row[1], row[0], None, row, (position,)))
 
-    def finish(self, stored_facts: Iterable[FactRow],
-               changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> bool:
-        """After the last record: leftover stored rows, the tracked position, and the intervals
-        (one keyed digest each side). True when the stored intervals differ (`locate_facts`
-        then says where, kind by kind)."""
+    def finish_changes(self) -> None:
+        """After the last record: stored change rows no event accounts for, and the tracked
+        position against the log (once; `finish` does it when not done yet)."""
+        if self._changes_done:
+            return
+        self._changes_done = True
         while self._next is not None:
             row = self._next
             where = "beyond the tracked position" if row[6] > self.tracked else "where the log has no event"
@@ -230,9 +266,21 @@ class ProjectionCheck:
             self._find(Divergence("tracking", f"the projection claims to have folded the log up to position "
                                   f"{self.tracked}, but the log ends at {self.last_position}: events recorded "
                                   "next would be skipped", self.last_position + 1))
+        self._stored, self._next = iter(()), None
+        self.facts.close()
+
+    def stored_facts_total(self, stored_facts: Iterable[FactRow]) -> int:
+        """The keyed digest of stored intervals (may be taken before `finish`)."""
+        return self.facts.hash.total(stored_facts) % _MOD
+
+    def finish(self, stored_facts: Iterable[FactRow] | int,
+               changes_of_keys: Callable[[Sequence[str]], Iterable[ChangeRow]]) -> bool:
+        """After the last record: leftover stored rows, the tracked position, and the intervals
+        (one keyed digest each side; the stored side may come as `stored_facts_total`). True
+        when the stored intervals differ (`locate_facts` then says where, kind by kind)."""
+        self.finish_changes()
         expected = self.facts.digest(changes_of_keys)
-        key = self.facts.key
-        stored = sum(_fact_hash(key, fact) for fact in stored_facts) % _MOD
+        stored = stored_facts if isinstance(stored_facts, int) else self.stored_facts_total(stored_facts)
         return expected != stored
 
     def report(self, located: Iterable[Divergence] = ()) -> ProjectionReport:

@@ -21,7 +21,9 @@ from ledger.adapters.store_snapshot import StoreSnapshot, UndecodableTextError, 
 from ledger.errors import IntegrityError, ValidationError
 from ledger.integrity import DEFAULT_CHUNK_SIZE, Checkpoint, CheckpointBuilder, Record, VerificationReport, verify_log
 from projections.digest import ProjectionDigest
+from projections.facts import FactRow
 from projections.verify import Divergence, ProjectionCheck, ProjectionReport, change_rows, locate_facts
+from projections.verify_pool import ParallelCheck, full_check
 
 __all__ = ["LedgerVerification", "checkpoint_ledger", "stored_checkpoints", "verify_ledger"]
 
@@ -132,6 +134,9 @@ def verify_ledger(
             projection = _finish(snap, check, vouching, positions, sources)
         except UndecodableTextError as error:
             return _undecodable(store, every, len(given), len(stored), warnings, error)
+        finally:
+            if isinstance(check, ParallelCheck):
+                check.close()
     return LedgerVerification(log, projection, len(given), len(stored), tuple(warnings))
 
 
@@ -151,16 +156,16 @@ def _quick_checkpoint(checkpoints: Sequence[Checkpoint]) -> Checkpoint | None:
     return max(usable, key=lambda cp: cp.tree_size, default=None)
 
 
-def _projection_check(snap: StoreSnapshot, vouching: Checkpoint | None) -> ProjectionCheck | None:
+def _projection_check(snap: StoreSnapshot, vouching: Checkpoint | None) -> ProjectionCheck | ParallelCheck | None:
     if not snap.has_projection():
         return None
     if vouching is None:
-        return ProjectionCheck(snap.tracked_position(), snap.change_rows())
+        return full_check(snap.tracked_position(), snap.change_rows())
     return ProjectionCheck(snap.tracked_position(), snap.change_rows(), mode="quick",
                            digest=ProjectionDigest(vouching.chunk_size), digest_events=vouching.tree_size)
 
 
-def _fed(records: Iterable[Record], check: ProjectionCheck | None, sources: _SourceIds,
+def _fed(records: Iterable[Record], check: ProjectionCheck | ParallelCheck | None, sources: _SourceIds,
          positions: array[int]) -> Iterator[Record]:
     """The records, passed on to the Merkle tree after the projection and source-id checks saw them."""
     for record in records:
@@ -172,12 +177,15 @@ def _fed(records: Iterable[Record], check: ProjectionCheck | None, sources: _Sou
         yield record
 
 
-def _finish(snap: StoreSnapshot, check: ProjectionCheck | None, vouching: Checkpoint | None,
+def _finish(snap: StoreSnapshot, check: ProjectionCheck | ParallelCheck | None, vouching: Checkpoint | None,
             positions: array[int], sources: _SourceIds) -> ProjectionReport:
     found = sources.finish(snap.source_key_digests())
     if check is None:
         return ProjectionCheck(0, ()).report(found) if found else _NO_PROJECTION
-    if check.finish(snap.fact_rows(), snap.changes_of_keys):
+    stored_facts: Iterable[FactRow] | int = snap.fact_rows()
+    if isinstance(check, ParallelCheck):
+        check, stored_facts = check.result(snap.fact_rows())
+    if check.finish(stored_facts, snap.changes_of_keys):
         for kind in snap.fact_kinds():
             found += locate_facts(kind, snap.fact_rows(kind), snap.changes_of_kind(kind))
     if vouching is not None and check.digest is not None:
