@@ -47,6 +47,18 @@ class OrgLevels:
     errors: tuple[str, ...] = ()
 
 
+def _derived(f: Fact) -> dict[str, Any] | None:
+    """The fact's own cache of values derived from it alone, when it carries one (facts read
+    into the keyframe index do, and outlive any one snapshot); None for plain facts."""
+    if not hasattr(f, "derived"):
+        return None
+    derived: dict[str, Any] | None = f.derived
+    if derived is None:
+        derived = {}
+        object.__setattr__(f, "derived", derived)
+    return derived
+
+
 class FactSource(Protocol):
     def at(self, kind: str, at: int, subject: str | None = None, ref: str | None = None) -> list[Fact]: ...
     def many_at(self, kinds: Any, at: int) -> list[Fact]: ...
@@ -79,6 +91,12 @@ class Snapshot:
         self._origins: dict[tuple[str, int], Origin] = {}
 
     def _origin(self, f: Fact) -> Origin:
+        derived = _derived(f)
+        if derived is not None:
+            hit = derived.get("origin")
+            if hit is None:
+                hit = derived["origin"] = f.origin()
+            return dict(hit)
         key = (f.key, f.valid_from)
         hit = self._origins.get(key)
         if hit is None:
@@ -177,13 +195,22 @@ class Snapshot:
     # -- principals and accounts -----------------------------------------------------------
 
     def _principal(self, f: Fact) -> PrincipalInfo:
+        derived = _derived(f)
+        if derived is not None:
+            info = derived.get("principal")
+            if info is None:
+                info = derived["principal"] = self._principal_info(f)
+            return info
         key = ("principal", f.key, f.valid_from)
         hit = self.memo.get(key)
         if hit is None:
-            p = f.payload
-            hit = self.memo[key] = PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"],
-                                                 p["account"], self._origin(f), p.get("max_session_duration"))
+            hit = self.memo[key] = self._principal_info(f)
         return hit
+
+    def _principal_info(self, f: Fact) -> PrincipalInfo:
+        p = f.payload
+        return PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"], p["account"], self._origin(f),
+                             p.get("max_session_duration"))
 
     def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
         f = self._latest(self._q("principal", ref=arn))
