@@ -8,6 +8,7 @@ the index itself and every decision about it live in `projections.keyframes`.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -116,4 +117,15 @@ class KeyframeSource:
             index = self.index = KeyframeIndex(INDEXED_KINDS, _facts(all_rows(conn, INDEXED_KINDS)),
                                                position, self.fallback)
             self.loads += 1
-            return index
+        self.settle()
+        return index
+
+    @staticmethod
+    def settle() -> None:
+        """Move what is alive now out of the collector's generations (`gc.freeze`): called after
+        a load and after each query that read the index, when what survives is the index, the
+        payloads it decoded and the query caches. None of them holds a cycle (a query leaves
+        no cyclic garbage: `gc.collect()` after one finds none), so reference counting still
+        frees whatever a cache lets go; but a collection no longer traverses them all again
+        (measured at 1M events: gen-1/gen-2 passes of 0.3-0.4 s after a who_can)."""
+        gc.freeze()

@@ -139,6 +139,8 @@ class ReadSide:
                 d = who_can.explain_root_assume(snap, d, principal, action, one)
                 d.notes += [n for n in diagnose_request(action, one) if n not in d.notes]  # typos: nearest form
                 answers.append(d)
+            if indexed:
+                self.keyframes.settle()
         return answers[0] if isinstance(resource, str) else combine_audit(answers, principal, as_of)
 
     def _prefetch(self, snap: Snapshot, principal: str, action: str, resource: str) -> None:
@@ -197,8 +199,11 @@ class ReadSide:
             elif known_at is None:  # every caller's facts at T, in one statement
                 state = live_facts(self.engine, self.facts.token, snap.at_us)
                 snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
-            return who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
-                                   context=context, prune=prune, resource_owner=owner)
+            answer = who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
+                                     context=context, prune=prune, resource_owner=owner)
+            if indexed:
+                self.keyframes.settle()
+            return answer
 
     def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> WhatCanResult:
         return what_can.what_can(*self.snapshot(at, known_at), principal)
