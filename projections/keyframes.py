@@ -137,6 +137,17 @@ def _lookup(index: dict[str, list[Fact]], runs: dict[str, _Run], name: str, at: 
     return run.at(at)
 
 
+class _Bounded(dict[Any, Any]):
+    """A dict that empties itself when full (derived values are cheap to make again)."""
+
+    LIMIT = 100_000
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        super().__setitem__(key, value)
+
+
 class KeyframeIndex:
     """Every interval of `kinds` at projection position `position`: a `FactSource` for those
     kinds (anything else, and whole histories, go to `fallback`, the SQL facts)."""
@@ -149,6 +160,9 @@ class KeyframeIndex:
         self._kinds: dict[str, _Kind] = {k: _Kind() for k in kinds}
         self._by_key: dict[str, list[Fact]] = {}
         self.size = 0
+        # Values derived from the state, keyed by the identities of the intervals they were built
+        # from (so valid at any T where those are in force); see `Snapshot.own_fingerprint`.
+        self.shared: dict[Any, Any] = _Bounded()
         for f in facts:
             self._add(f)
 

@@ -100,8 +100,11 @@ class KeyframeSource:
     def forget(self) -> None:
         self.index = None
 
-    def current(self) -> KeyframeIndex:
-        """The index at the projection's current position."""
+    def current(self, position: int | None = None) -> KeyframeIndex:
+        """The index at the projection's current position (`position`: the caller has just read
+        it, and the index already at it needs no look at the database)."""
+        if self.index is not None and position is not None and self.index.position == position:
+            return self.index
         with consistent_read(self.engine) as conn:
             position = projection_position(conn, self.projection)
             index = self.index

@@ -59,6 +59,14 @@ def _derived(f: Fact) -> dict[str, Any] | None:
     return derived
 
 
+def _ident(f: Fact | None) -> tuple[str, int, int] | None:
+    return None if f is None else (f.key, f.valid_from, f.opened_position)
+
+
+def _by_key(t: tuple[Any, ...]) -> Any:
+    return t[0]
+
+
 class FactSource(Protocol):
     def at(self, kind: str, at: int, subject: str | None = None, ref: str | None = None) -> list[Fact]: ...
     def many_at(self, kinds: Any, at: int) -> list[Fact]: ...
@@ -280,6 +288,27 @@ class Snapshot:
         return ManagedDoc(policy_id, policy.payload["arn"], version.payload["document"], version_id,
                           bool(policy.payload.get("aws_managed")), self._origin(doc_fact),
                           self.cache_key(version))
+
+    def own_fingerprint(self, h: PrincipalInfo) -> tuple[Any, ...] | None:
+        """What `gather.own_entries` of `h` is built from, as interval identities (key,
+        valid_from, opened position): equal fingerprints give equal entries at any T. None
+        when the source keeps no cache across snapshots (only the keyframe index does)."""
+        if getattr(self.source, "shared", None) is None:
+            return None
+        attached = []
+        for f in self._q("attach", subject=h.unique_id):
+            pid = f.payload["policy_id"]
+            policy = self._latest(self._q("policy", subject=pid))
+            default = self._latest(self._q("pdefault", subject=pid))
+            version = None if default is None else \
+                self._latest(self._q("pver", subject=pid, ref=default.payload["version_id"]))
+            attached.append((_ident(f), *(_ident(x) for x in (policy, default, version))))
+        inline = tuple(sorted(_ident(f) for f in self._q("inline", subject=h.unique_id)))
+        return (h.kind, h.unique_id, h.arn, inline, tuple(sorted(attached, key=_by_key)))
+
+    def shared(self) -> dict[Any, Any] | None:
+        """The source's cache of values derived from the state (kept across snapshots)."""
+        return getattr(self.source, "shared", None)
 
     def managed_by_arn(self, arn: str) -> ManagedDoc | None:
         policy = self._latest(self._q("policy", ref=arn))

@@ -170,7 +170,7 @@ class ReadSide:
         per snapshot; None when keyframes are off, or not built yet and `build` is False."""
         if not self.use_keyframes or (not build and self.keyframes.index is None):
             return None
-        index = self.keyframes.current()
+        index = self.keyframes.current(snap.position)
         hit = snap.memo.get(("keyframed", index.position))
         if hit is None:
             hit = snap.memo[("keyframed", index.position)] = Snapshot(index, snap.at_us, snap.position)
