@@ -303,7 +303,7 @@ class Snapshot:
             version = None if default is None else \
                 self._latest(self._q("pver", subject=pid, ref=default.payload["version_id"]))
             attached.append((_ident(f), *(_ident(x) for x in (policy, default, version))))
-        inline = tuple(sorted(_ident(f) for f in self._q("inline", subject=h.unique_id)))
+        inline = tuple(sorted((f.key, f.valid_from, f.opened_position) for f in self._q("inline", subject=h.unique_id)))
         return (h.kind, h.unique_id, h.arn, inline, tuple(sorted(attached, key=_by_key)))
 
     def shared(self) -> dict[Any, Any] | None:
