@@ -122,3 +122,19 @@ class TestOutOfOrderArrival:
                 ledger.record(shuffled[start:start + 9])
                 assert _answers(rs, times, True) == _answers(rs, times, False), start
             assert rs.keyframes.loads == 1
+
+
+class TestIndexBuiltOnlyWhenItPays:
+    def test_first_who_can_reads_sql_and_the_second_builds_the_index(self) -> None:
+        """A one-shot who_can (the CLI's) never builds the index; a second one in the process
+        does, and can() reads from it only once it exists."""
+        with fresh_ledger("sqlite") as ledger:
+            last = setup(ledger)
+            rs = ledger.read_side()
+            principal, action, resource = QUERIES[0]
+            rs.can(principal, action, resource, at=t(last))
+            rs.who_can(*QUESTIONS[0], at=t(last))
+            assert (rs.keyframes.index, rs.keyframes.loads) == (None, 0)
+            rs.who_can(*QUESTIONS[0], at=t(last))
+            assert rs.keyframes.loads == 1
+            assert rs.keyframes.index is not None
