@@ -77,11 +77,14 @@ _REFRESH_LIMIT = 20_000
 
 
 def _facts(rows: Iterable[Any]) -> Iterator[Fact]:
-    """Rows as lazily decoded facts; repeated strings interned (the index holds them for long)."""
+    """Rows as facts, payloads decoded now (so they are frozen with the index: see `settle`) and
+    their text dropped; repeated strings interned (the index holds them for long)."""
     intern = sys.intern
     for row in rows:
-        yield LazyFact((row[0], intern(row[1]), intern(row[2]), intern(row[3]), row[4], row[5], row[6],
-                         intern(row[7]), row[8], intern(row[9]) if row[9] is not None else None, row[10]))
+        f = LazyFact((row[0], intern(row[1]), intern(row[2]), intern(row[3]), row[4], row[5], row[6],
+                      intern(row[7]), row[8], intern(row[9]) if row[9] is not None else None, row[10]))
+        f.decode()
+        yield f
 
 
 class KeyframeSource:
@@ -115,6 +118,7 @@ class KeyframeSource:
                 if len(keys) <= _REFRESH_LIMIT:
                     index.replace(keys, _facts(rows_of_keys(conn, keys)), position)
                     self.refreshes += 1
+                    self.settle()
                     return index
             self.index = None  # let the old one go before reading everything again
             index = self.index = KeyframeIndex(INDEXED_KINDS, _facts(all_rows(conn, INDEXED_KINDS)),
@@ -125,10 +129,12 @@ class KeyframeSource:
 
     @staticmethod
     def settle() -> None:
-        """Move what is alive now out of the collector's generations (`gc.freeze`): called after
-        a load and after each query that read the index, when what survives is the index, the
-        payloads it decoded and the query caches. None of them holds a cycle (a query leaves
-        no cyclic garbage: `gc.collect()` after one finds none), so reference counting still
-        frees whatever a cache lets go; but a collection no longer traverses them all again
-        (measured at 1M events: gen-1/gen-2 passes of 0.3-0.4 s after a who_can)."""
+        """After a load or refresh: collect, then move what is alive out of the collector's
+        generations (`gc.freeze`), the index above all (half a million objects with their
+        decoded payloads, none in a cycle: reference counting still frees what a refresh
+        drops). Later collections no longer traverse it (measured at 1M events: gen-1/gen-2
+        passes of 0.3-0.4 s after a who_can). Collecting first means no cyclic garbage of the
+        host process is frozen with it; that collection costs as much as the objects made
+        since the last freeze."""
+        gc.collect()
         gc.freeze()

@@ -143,8 +143,6 @@ class ReadSide:
                 d = who_can.explain_root_assume(snap, d, principal, action, one)
                 d.notes += [n for n in diagnose_request(action, one) if n not in d.notes]  # typos: nearest form
                 answers.append(d)
-            if indexed:
-                self.keyframes.settle()
         return answers[0] if isinstance(resource, str) else combine_audit(answers, principal, as_of)
 
     def _prefetch(self, snap: Snapshot, principal: str, action: str, resource: str) -> None:
@@ -179,6 +177,8 @@ class ReadSide:
             self._plain_who_can += 1
             return None
         index = self.keyframes.current(snap.position)
+        if build:  # who_can: its own snapshot, so its memo (thousands of objects) dies with it
+            return Snapshot(index, snap.at_us, snap.position)
         hit = snap.memo.get(("keyframed", index.position))
         if hit is None:
             hit = snap.memo[("keyframed", index.position)] = Snapshot(index, snap.at_us, snap.position)
@@ -201,17 +201,21 @@ class ReadSide:
         owner = owner_account(resource_owner)
         snap, as_of = self.snapshot(at, known_at)
         with collector_paused():
-            indexed = known_at is None and self._indexed(snap, build=True)
-            if indexed:
-                snap = indexed
-            elif known_at is None:  # every caller's facts at T, in one statement
-                state = live_facts(self.engine, self.facts.token, snap.at_us)
-                snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
-            answer = who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
-                                     context=context, prune=prune, resource_owner=owner)
-            if indexed:
-                self.keyframes.settle()
-            return answer
+            # The query's own snapshot is made and dropped inside `_who_can`, so it is freed
+            # before the collector runs again rather than traversed by its first pass.
+            return self._who_can(snap, as_of, known_at is None, action, resource, paths, max_depth,
+                                 context, prune, owner)
+
+    def _who_can(self, snap: Snapshot, as_of: AsOf, plain: bool, action: str, resource: str, paths: bool,
+                 max_depth: int, context: dict[str, Any] | None, prune: bool, owner: str | None) -> WhoCanResult:
+        indexed = plain and self._indexed(snap, build=True)
+        if indexed:
+            snap = indexed
+        elif plain:  # every caller's facts at T, in one statement
+            state = live_facts(self.engine, self.facts.token, snap.at_us)
+            snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
+        return who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
+                               context=context, prune=prune, resource_owner=owner)
 
     def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> WhatCanResult:
         return what_can.what_can(*self.snapshot(at, known_at), principal)
