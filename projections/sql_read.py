@@ -39,11 +39,6 @@ class _LazyFact(Fact):
         setter(self, "_raw", row[10])
         setter(self, "derived", None)
 
-    def decode(self) -> None:
-        """Decode the payload now and let go of its text (facts held for long by the index)."""
-        self.payload  # noqa: B018 - decodes and stores it
-        object.__setattr__(self, "_raw", "")
-
     @property
     def payload(self) -> dict[str, Any]:
         try:
