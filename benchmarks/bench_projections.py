@@ -63,6 +63,7 @@ def measure_queries(ledger: Any, seed: int = 1, samples: int = 200, who_samples:
 
     rs = ledger.read_side()
     rs.catch_up()
+    index_build = _build_keyframes(rs)
     rnd = random.Random(seed)
     snap, _ = rs.snapshot(None)
     principals = snap.preload().principals()
@@ -77,20 +78,27 @@ def measure_queries(ledger: Any, seed: int = 1, samples: int = 200, who_samples:
         assert dt is not None
         return dt.isoformat()
 
+    cpu_ms: list[float] = []
+
     def timed(fn: Any) -> tuple[float, Any]:
-        s = time.perf_counter()
+        s, c = time.perf_counter(), time.process_time()
         out = fn()
+        cpu_ms.append((time.process_time() - c) * 1000)
         return (time.perf_counter() - s) * 1000, out
 
     can_ms = [timed(lambda: ledger.can(rnd.choice(users), rnd.choice(actions), target, at=at()))[0]
               for _ in range(samples)]
-    who_ms, who_direct_ms, answers = [], [], []
+    can_cpu = cpu_ms[:]
+    who_ms, who_direct_ms, answers, who_cpu, who_times = [], [], [], [], []
     for _ in range(who_samples):
         t = at()
+        who_times.append(t)
         ms, out = timed(lambda t=t: ledger.who_can("s3:PutObject", target, at=t, paths=True, max_depth=2))
         who_ms.append(ms)
+        who_cpu.append(cpu_ms[-1])
         answers.append(len(out["principals"]))
         who_direct_ms.append(timed(lambda t=t: ledger.who_can("s3:PutObject", target, at=t))[0])
+    plain = _plain_who_can(ledger, rs, who_times[:5], target, timed, cpu_ms)
     naive_ms = []
     for _ in range(naive_samples):
         p, a, t = rnd.choice(users), rnd.choice(actions), at()
@@ -107,7 +115,41 @@ def measure_queries(ledger: Any, seed: int = 1, samples: int = 200, who_samples:
         "who_can_direct_p50_ms": round(_pct(who_direct_ms, 0.5), 1),
         "who_can_answer_median": int(statistics.median(answers)) if answers else 0,
         "naive_can_p50_ms": round(statistics.median(naive_ms), 1) if naive_ms else None,
+        "can_cpu_p50_ms": round(_pct(can_cpu, 0.5), 3), "can_cpu_p99_ms": round(_pct(can_cpu, 0.99), 3),
+        "who_can_cpu_p50_ms": round(_pct(who_cpu, 0.5), 1), "who_can_cpu_p99_ms": round(_pct(who_cpu, 0.99), 1),
+        **index_build, **plain,
     }
+
+
+def _build_keyframes(rs: Any) -> dict[str, Any]:
+    """Build the keyframe index before timing queries (once per process; measured on its own)."""
+    if not getattr(rs, "use_keyframes", False):
+        return {}
+    s, c = time.perf_counter(), time.process_time()
+    index = rs.keyframes.current()
+    return {"keyframes_build_s": round(time.perf_counter() - s, 1),
+            "keyframes_build_cpu_s": round(time.process_time() - c, 1), "keyframes_intervals": index.size}
+
+
+def _plain_who_can(ledger: Any, rs: Any, times: list[str], target: str, timed: Any,
+                   cpu_ms: list[float]) -> dict[str, Any]:
+    """The same who_can at the same times through the plain SQL reads (the old path), as the
+    same-run baseline of the keyframe index; answers must be equal."""
+    if not getattr(rs, "use_keyframes", False) or not times:
+        return {}
+    wall, cpu = [], []
+    try:
+        for t in times:
+            rs.use_keyframes = False
+            ms, expected = timed(lambda t=t: ledger.who_can("s3:PutObject", target, at=t, paths=True, max_depth=2))
+            wall.append(ms)
+            cpu.append(cpu_ms[-1])
+            rs.use_keyframes = True
+            assert expected == ledger.who_can("s3:PutObject", target, at=t, paths=True, max_depth=2)
+    finally:
+        rs.use_keyframes = True
+    return {"who_can_plain_p50_ms": round(_pct(wall, 0.5), 1),
+            "who_can_plain_cpu_p50_ms": round(_pct(cpu, 0.5), 1)}
 
 
 def measure_existing(url: str, samples: int = 200, who_samples: int = 10, naive_samples: int = 3) -> dict[str, Any]:
@@ -281,9 +323,24 @@ def _scale_store(store: str, n: int, pg: str | None) -> list[dict[str, Any]]:
                 "id": key, "store": store, "history": f"{history}, {queries['principals']:,} principals",
                 "measured": f"p50 {p50} / p99 {p99} ms", "baseline": f"naive replay {naive:,} ms",
                 "ratio": round(naive / p50, 1) if p50 else None, "met": p50 <= limit[0] and p99 <= limit[1],
-                "note": f"load {queries['load_avg']}",
+                "note": f"load {queries['load_avg']}" + _query_note(queries, label),
             })
     return rows
+
+
+def _query_note(queries: dict[str, Any], label: str) -> str:
+    """CPU time beside wall time (2 shared cores), the keyframe index's one-off build, and for
+    who_can the plain SQL path at the same times (the old path, same run)."""
+    note = ""
+    if f"{label}_cpu_p50_ms" in queries:
+        note += f"; CPU p50 {queries[f'{label}_cpu_p50_ms']} / p99 {queries[f'{label}_cpu_p99_ms']} ms"
+    if "keyframes_build_s" in queries:
+        note += (f"; keyframe index built once per process in {queries['keyframes_build_s']} s "
+                 f"(CPU {queries['keyframes_build_cpu_s']} s)")
+    if label == "who_can" and "who_can_plain_p50_ms" in queries:
+        note += (f"; plain SQL path p50 {queries['who_can_plain_p50_ms']} ms "
+                 f"(CPU {queries['who_can_plain_cpu_p50_ms']} ms)")
+    return note
 
 
 def scale_rows(quick: bool) -> list[dict[str, Any]]:

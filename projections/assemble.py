@@ -179,7 +179,8 @@ def _with_memberships(snap: Snapshot, holder: PrincipalInfo | None, decision: De
     for m in decision.matched_statements:
         o = m.origin
         if isinstance(o, dict) and o.get("holder") in groups and "membership" not in o:
-            matched.append(dataclasses.replace(m, origin=dict(o, membership=groups[o["holder"]])))
+            matched.append(MatchedStatement(m.source_policy_id, m.source_policy_type, m.statement_index, m.sid,
+                                            m.effect, dict(o, membership=groups[o["holder"]])))
         else:
             matched.append(m)
     return dataclasses.replace(decision, matched_statements=tuple(matched))

@@ -147,9 +147,15 @@ def _shared_entries(snap: Snapshot, h: PrincipalInfo, out: Inputs) -> list[Polic
     key = ("own", h.unique_id, h.arn, h.kind)
     hit = memo.get(key)
     if hit is None:
-        scratch = Inputs(None, PolicySet())
-        hit = memo[key] = (own_entries(snap, h, None, scratch), scratch.errors, scratch.unknown_policies,
-                           scratch.unknowns.identity if scratch.unknown_policies else [])
+        shared, fingerprint = snap.shared(), snap.own_fingerprint(h)
+        hit = shared.get(fingerprint) if shared is not None and fingerprint is not None else None
+        if hit is None:
+            scratch = Inputs(None, PolicySet())
+            hit = (own_entries(snap, h, None, scratch), scratch.errors, scratch.unknown_policies,
+                   scratch.unknowns.identity if scratch.unknown_policies else [])
+            if shared is not None and fingerprint is not None:
+                shared[fingerprint] = hit
+        memo[key] = hit
     out.errors.extend(hit[1])
     if hit[2]:
         out.unknown_policies.extend(hit[2])

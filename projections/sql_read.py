@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
 from sqlalchemy import Engine, func, select, text
 
 from ledger.timeaxis import FOREVER
@@ -25,25 +26,35 @@ class _LazyFact(Fact):
     """A fact whose JSON payload is decoded on first use: `who_can` reads every fact in force at
     T but looks into few payloads (memberships and attachments are indexed by their ref)."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_raw", "derived")
     _raw: str
+    # Values derived from this fact alone (its origin, the principal it describes), kept with it:
+    # facts held by the keyframe index outlive any one snapshot (`Snapshot` fills it).
+    derived: dict[str, Any] | None
 
     def __init__(self, row: Any) -> None:
         setter = object.__setattr__
         for name, value in zip(_FIELDS, row[:10], strict=True):
             setter(self, name, value)
         setter(self, "_raw", row[10])
+        setter(self, "derived", None)
 
     @property
     def payload(self) -> dict[str, Any]:
         try:
             return _PAYLOAD.__get__(self, Fact)  # type: ignore[no-any-return]
         except AttributeError:
-            value = json.loads(self._raw)
+            try:
+                value = _decode_json(self._raw)
+            except msgspec.DecodeError:  # what only the standard library reads (NaN, Infinity)
+                value = json.loads(self._raw)
             _PAYLOAD.__set__(self, value)
             return value  # type: ignore[no-any-return]
 
 
+LazyFact = _LazyFact  # for the keyframe index's loader (`projections.sql_keyframes`)
+# msgspec, as the projector's own decoder (`projections.stored`): exact for large integers too.
+_decode_json = msgspec.json.Decoder().decode
 _FIELDS = ("key", "kind", "subject", "ref", "valid_from", "valid_to", "opened_position", "opened_type",
            "closed_position", "closed_type")
 _PAYLOAD: Any = Fact.__dict__["payload"]  # the dataclass slot, filled on first access

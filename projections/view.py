@@ -47,6 +47,26 @@ class OrgLevels:
     errors: tuple[str, ...] = ()
 
 
+def _derived(f: Fact) -> dict[str, Any] | None:
+    """The fact's own cache of values derived from it alone, when it carries one (facts read
+    into the keyframe index do, and outlive any one snapshot); None for plain facts."""
+    if not hasattr(f, "derived"):
+        return None
+    derived: dict[str, Any] | None = f.derived
+    if derived is None:
+        derived = {}
+        object.__setattr__(f, "derived", derived)
+    return derived
+
+
+def _ident(f: Fact | None) -> tuple[str, int, int] | None:
+    return None if f is None else (f.key, f.valid_from, f.opened_position)
+
+
+def _by_key(t: tuple[Any, ...]) -> Any:
+    return t[0]
+
+
 class FactSource(Protocol):
     def at(self, kind: str, at: int, subject: str | None = None, ref: str | None = None) -> list[Fact]: ...
     def many_at(self, kinds: Any, at: int) -> list[Fact]: ...
@@ -79,6 +99,12 @@ class Snapshot:
         self._origins: dict[tuple[str, int], Origin] = {}
 
     def _origin(self, f: Fact) -> Origin:
+        derived = _derived(f)
+        if derived is not None:
+            hit = derived.get("origin")
+            if hit is None:
+                hit = derived["origin"] = f.origin()
+            return dict(hit)
         key = (f.key, f.valid_from)
         hit = self._origins.get(key)
         if hit is None:
@@ -177,13 +203,22 @@ class Snapshot:
     # -- principals and accounts -----------------------------------------------------------
 
     def _principal(self, f: Fact) -> PrincipalInfo:
+        derived = _derived(f)
+        if derived is not None:
+            info = derived.get("principal")
+            if info is None:
+                info = derived["principal"] = self._principal_info(f)
+            return info
         key = ("principal", f.key, f.valid_from)
         hit = self.memo.get(key)
         if hit is None:
-            p = f.payload
-            hit = self.memo[key] = PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"],
-                                                 p["account"], self._origin(f), p.get("max_session_duration"))
+            hit = self.memo[key] = self._principal_info(f)
         return hit
+
+    def _principal_info(self, f: Fact) -> PrincipalInfo:
+        p = f.payload
+        return PrincipalInfo(p["kind"], p["unique_id"], p["arn"], p["name"], p["account"], self._origin(f),
+                             p.get("max_session_duration"))
 
     def principal_by_arn(self, arn: str) -> PrincipalInfo | None:
         f = self._latest(self._q("principal", ref=arn))
@@ -253,6 +288,27 @@ class Snapshot:
         return ManagedDoc(policy_id, policy.payload["arn"], version.payload["document"], version_id,
                           bool(policy.payload.get("aws_managed")), self._origin(doc_fact),
                           self.cache_key(version))
+
+    def own_fingerprint(self, h: PrincipalInfo) -> tuple[Any, ...] | None:
+        """What `gather.own_entries` of `h` is built from, as interval identities (key,
+        valid_from, opened position): equal fingerprints give equal entries at any T. None
+        when the source keeps no cache across snapshots (only the keyframe index does)."""
+        if getattr(self.source, "shared", None) is None:
+            return None
+        attached = []
+        for f in self._q("attach", subject=h.unique_id):
+            pid = f.payload["policy_id"]
+            policy = self._latest(self._q("policy", subject=pid))
+            default = self._latest(self._q("pdefault", subject=pid))
+            version = None if default is None else \
+                self._latest(self._q("pver", subject=pid, ref=default.payload["version_id"]))
+            attached.append((_ident(f), *(_ident(x) for x in (policy, default, version))))
+        inline = tuple(sorted((f.key, f.valid_from, f.opened_position) for f in self._q("inline", subject=h.unique_id)))
+        return (h.kind, h.unique_id, h.arn, inline, tuple(sorted(attached, key=_by_key)))
+
+    def shared(self) -> dict[Any, Any] | None:
+        """The source's cache of values derived from the state (kept across snapshots)."""
+        return getattr(self.source, "shared", None)
 
     def managed_by_arn(self, arn: str) -> ManagedDoc | None:
         policy = self._latest(self._q("policy", ref=arn))

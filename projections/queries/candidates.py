@@ -58,33 +58,48 @@ def _index_inline(snap: Snapshot, action_lower: str, index: _HolderIndex) -> Non
 
 
 def _index_attached(snap: Snapshot, action_lower: str, index: _HolderIndex) -> None:
-    shapes: dict[str, AllowShape | None] = {}
-    denying: dict[str, bool] = {}
-    for f in snap.attachment_facts():
-        pid = f.ref  # the attached policy's id (as the payload's policy_id), without decoding it
-        if pid not in shapes:
-            managed = snap.managed(pid)
-            shape: AllowShape | None = None
-            denying[pid] = False
-            if managed is None:
-                shape = _UNKNOWN  # a policy the ledger never saw could allow anything
-            else:
-                try:
-                    compiled = compile_cached(managed.document, PolicyType.IDENTITY, managed.cache_key)
-                    shape = allow_shape(compiled, action_lower)
-                    denying[pid] = denies_everywhere(compiled, action_lower)
-                except LedgerError:
-                    shape = None
-            shapes[pid] = shape
-            if shape is not None and shape[0]:
-                index.specific[("managed", pid)] = (shape[0], set(), shape[1])
-        if denying[pid]:
-            index.denied.add(f.subject)
-        shape = shapes[pid]
+    for pid, holders in _attached_by_policy(snap).items():
+        managed = snap.managed(pid)
+        shape: AllowShape | None = None
+        if managed is None:
+            shape = _UNKNOWN  # a policy the ledger never saw could allow anything
+        else:
+            try:
+                compiled = compile_cached(managed.document, PolicyType.IDENTITY, managed.cache_key)
+                shape = allow_shape(compiled, action_lower)
+                if denies_everywhere(compiled, action_lower):
+                    index.denied.update(holders)
+            except LedgerError:
+                shape = None
+        if shape is not None and shape[0]:
+            index.specific[("managed", pid)] = (shape[0], set(), shape[1])
         if shape is not None and shape[0] == ():
-            index.anywhere.add(f.subject)
+            index.anywhere.update(holders)
         elif shape is not None:
-            index.direct.setdefault(f.subject, []).append(("managed", pid))
+            for holder in holders:
+                index.direct.setdefault(holder, []).append(("managed", pid))
+
+
+def _attached_by_policy(snap: Snapshot) -> dict[str, list[str]]:
+    """Holders of each managed policy attached at T (the attached policy's id is the fact's
+    ref, as the payload's policy_id), in attachment order; once per snapshot for every action."""
+    hit = snap.memo.get("attached_by_policy")
+    if hit is None:
+        hit = snap.memo["attached_by_policy"] = {}
+        for f in snap.attachment_facts():
+            hit.setdefault(f.ref, []).append(f.subject)
+    return hit
+
+
+def _members_by_group(snap: Snapshot) -> dict[str, list[str]]:
+    """Users in each group at T (the group's id is the fact's ref, as the payload's group_id);
+    once per snapshot for every action."""
+    hit = snap.memo.get("members_by_group")
+    if hit is None:
+        hit = snap.memo["members_by_group"] = {}
+        for f in snap.membership_facts():
+            hit.setdefault(f.ref, []).append(f.subject)
+    return hit
 
 
 _UNKNOWN: AllowShape = ((), frozenset("*"))
@@ -92,18 +107,13 @@ _UNKNOWN: AllowShape = ((), frozenset("*"))
 
 def _index_members(snap: Snapshot, index: _HolderIndex) -> None:
     """Users inherit their groups' grants (and denies)."""
-    exists: dict[str, bool] = {}
-    for f in snap.membership_facts():
-        group = f.ref  # the group's id (as the payload's group_id)
-        if group in index.denied:
-            if group not in exists:
-                exists[group] = snap.principal_by_id(group) is not None
-            if exists[group]:
-                index.denied.add(f.subject)
+    for group, members in _members_by_group(snap).items():
+        if group in index.denied and snap.principal_by_id(group) is not None:
+            index.denied.update(members)
         if group in index.anywhere:
-            index.anywhere.add(f.subject)
+            index.anywhere.update(members)
         for k in index.direct.get(group, ()):
-            index.specific[k][1].add(f.subject)
+            index.specific[k][1].update(members)
 
 
 def _holder_index(snap: Snapshot, action_lower: str) -> _HolderIndex:
@@ -192,6 +202,7 @@ class Candidates:
         self._sets: dict[int, set[str]] = {}
         self._keep_alive: list[set[str]] = []  # ids in `_sets` stay unique while alive
         self._lists: dict[Any, list[str]] = {}
+        self._creating: dict[str, set[str]] = {}
 
     def _allowing(self, action_lower: str, resource: str) -> set[str]:
         """Caller ARNs with an identity Allow that may cover the request, plus every root."""
@@ -240,13 +251,12 @@ class Candidates:
         if not self.prune:
             return self.callers
         allowing = self._allowing("iam:passrole", role_arn)
-        key = ("createjob", account)
-        creating = self._lists.get(key)
-        if creating is None:
+        creating = self._creating.get(account)
+        if creating is None:  # a set: membership is tested once per caller of the account
             holders = holders_for_service(self.snap, "mediaconvert:createjob", "mediaconvert")
             denied = denied_holders(self.snap, "mediaconvert:createjob")
-            ids = {self.arn_of[u] for u in holders if u in self.arn_of and u not in denied} | self.roots
-            creating = self._lists[key] = [a for a in self.callers if a in ids]
+            creating = self._creating[account] = {
+                self.arn_of[u] for u in holders if u in self.arn_of and u not in denied} | self.roots
         return [a for a in self.by_account.get(account, []) if a in allowing and a in creating]
 
     def assumers(self, role_arn: str, settled: set[str]) -> list[str]:

@@ -27,6 +27,7 @@ from projections.results import (
 )
 from projections.runner import ProjectionProgress, Projector
 from projections.sql import SqlFacts, make_engine, upgrade
+from projections.sql_keyframes import KeyframeSource
 from projections.sql_read import caller_bundle, live_facts, next_change
 from projections.view import Snapshot
 
@@ -47,6 +48,15 @@ class ReadSide:
         self.projector = Projector(store, self.facts, batch=batch, gap_grace=gap_grace)
         self._snapshots = timeresolve.Snapshots(self.facts, lambda us: next_change(self.engine, us), self._replay)
         self._seen: int | None = None  # projection position last seen caught up with the log
+        # The in-memory keyframe index (`projections.keyframes`): who_can builds it on first use
+        # and reads every caller's facts at T from it; can() reads from it once it exists.
+        # False keeps the plain SQL reads (the reference the tests and benchmarks compare with).
+        self.use_keyframes = True
+        self.keyframes = KeyframeSource(self.engine, self.facts)
+        # who_can queries answered from SQL before the index is built: a one-shot CLI call
+        # should not pay for building it (seconds at 1M events); a long-lived process does once.
+        self.keyframes_after = 1
+        self._plain_who_can = 0
 
     def close(self) -> None:
         self.engine.dispose()
@@ -58,6 +68,7 @@ class ReadSide:
 
     def rebuild(self, progress: ProjectionProgress | None = None) -> int:
         self._snapshots.forget_projection()
+        self.keyframes.forget()
         self._seen = None
         return self.projector.rebuild(progress)
 
@@ -119,10 +130,13 @@ class ReadSide:
         if not resources or not all(isinstance(r, str) for r in resources):
             raise ValidationError("give one resource ARN, or a list of them")
         snap, as_of = self.snapshot(at, known_at)
+        indexed = known_at is None and self._indexed(snap, build=False)
+        if indexed:
+            snap = indexed
         with collector_paused():
             answers = []
             for one in resources:
-                if known_at is None:
+                if known_at is None and not indexed:
                     self._prefetch(snap, principal, action, one)
                 d = decide(snap, principal, action, one, context, unknown_context=unknown_context,
                            as_of=as_of, resource_owner=owner)
@@ -153,6 +167,23 @@ class ReadSide:
         bundle = caller_bundle(self.engine, snap.at_us, caller, rp.account or None, bucket, role)
         snap.prefill(bundle.facts, bundle.subjects, bundle.refs, bundle.triples)
 
+    def _indexed(self, snap: Snapshot, *, build: bool) -> Snapshot | None:
+        """`snap` read from the keyframe index (brought to the projection's position), once
+        per snapshot; None when keyframes are off, or not built yet and `build` is False or
+        fewer than `keyframes_after` who_can queries went before."""
+        if not self.use_keyframes or (not build and self.keyframes.index is None):
+            return None
+        if self.keyframes.index is None and self._plain_who_can < self.keyframes_after:
+            self._plain_who_can += 1
+            return None
+        index = self.keyframes.current(snap.position)
+        if build:  # who_can: its own snapshot, so its memo (thousands of objects) dies with it
+            return Snapshot(index, snap.at_us, snap.position)
+        hit = snap.memo.get(("keyframed", index.position))
+        if hit is None:
+            hit = snap.memo[("keyframed", index.position)] = Snapshot(index, snap.at_us, snap.position)
+        return hit
+
     def authorize(self, actor_arn: str, action: str, resource: str,
                   context: dict[str, Any] | None = None) -> AuditDecision:
         """Enforcing mode: the decision for `actor_arn` against the state as of now."""
@@ -170,11 +201,21 @@ class ReadSide:
         owner = owner_account(resource_owner)
         snap, as_of = self.snapshot(at, known_at)
         with collector_paused():
-            if known_at is None:  # every caller's facts at T, in one statement
-                state = live_facts(self.engine, self.facts.token, snap.at_us)
-                snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
-            return who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
-                                   context=context, prune=prune, resource_owner=owner)
+            # The query's own snapshot is made and dropped inside `_who_can`, so it is freed
+            # before the collector runs again rather than traversed by its first pass.
+            return self._who_can(snap, as_of, known_at is None, action, resource, paths, max_depth,
+                                 context, prune, owner)
+
+    def _who_can(self, snap: Snapshot, as_of: AsOf, plain: bool, action: str, resource: str, paths: bool,
+                 max_depth: int, context: dict[str, Any] | None, prune: bool, owner: str | None) -> WhoCanResult:
+        indexed = plain and self._indexed(snap, build=True)
+        if indexed:
+            snap = indexed
+        elif plain:  # every caller's facts at T, in one statement
+            state = live_facts(self.engine, self.facts.token, snap.at_us)
+            snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
+        return who_can.who_can(snap, as_of, action, resource, paths=paths, max_depth=max_depth,
+                               context=context, prune=prune, resource_owner=owner)
 
     def what_can(self, principal: str, at: Time = None, known_at: str | int | None = None) -> WhatCanResult:
         return what_can.what_can(*self.snapshot(at, known_at), principal)
