@@ -364,6 +364,23 @@ class LineageResult(_ByKey):
 
 
 @dataclass(frozen=True, slots=True)
+class JobAnswer(_ByKey):
+    """`lineage` of a MediaConvert job: the job (creator, passed role, queue), the session it wrote
+    with, every output written by T (each with its own lineage) and the job's owning account."""
+
+    job: JobLineage
+    outputs: tuple[LineageResult, ...]
+    session: SessionLineage | None
+    owner: OwnerResult
+    as_of: AsOf
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job.to_dict(), "session": self.session.to_dict() if self.session else None,
+                "outputs": [o.to_dict() for o in self.outputs], "owner": self.owner.to_dict(with_lineage=False),
+                "as_of": self.as_of}
+
+
+@dataclass(frozen=True, slots=True)
 class OwnerResult(_ByKey):
     """Which account owned `resource` at T, why, and the events that show it; `lineage` for an
     object written by the ledger's history."""
