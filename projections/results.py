@@ -205,9 +205,15 @@ class FactChange(_ByKey):
     event_type: str | None
     fact: str
     change: str  # opened | closed
+    occurred_at: str | None = None  # the event's valid time and actor, when the answer looked them up
+    actor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "event_type": self.event_type, "fact": self.fact, "change": self.change}
+        out: dict[str, Any] = {"position": self.position, "event_type": self.event_type, "fact": self.fact,
+                               "change": self.change}
+        if self.occurred_at is not None:
+            out.update(occurred_at=self.occurred_at, actor=self.actor)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,11 +270,26 @@ class AccessChange(_ByKey):
     after: str
     caused_by: tuple[FactChange, ...]
     via: tuple[MatchedStatement, ...]  # the allowing statements (at t2 if gained, t1 if lost)
+    # allowed | allowed-conditional | denied: a conditional grant's change shows even when both
+    # decisions are the same EvalDecision; a path-derived change has its `path` (when allowed)
+    before_state: str = ""
+    after_state: str = ""
+    missing_context: tuple[str, ...] = ()
+    path: tuple[PathStep, ...] = ()
+    count: int = 1  # objects of one bucket with the same change, grouped into one row
+    objects: tuple[str, ...] = ()  # the first few of them
 
     def to_dict(self) -> dict[str, Any]:
-        return {"principal": self.principal, "action": self.action, "resource": self.resource,
-                "before": self.before, "after": self.after, "caused_by": [c.to_dict() for c in self.caused_by],
-                "via": _statements(self.via)}
+        out: dict[str, Any] = {"principal": self.principal, "action": self.action, "resource": self.resource,
+                               "before": self.before, "after": self.after,
+                               "caused_by": [c.to_dict() for c in self.caused_by], "via": _statements(self.via),
+                               "before_state": self.before_state, "after_state": self.after_state,
+                               "missing_context": list(self.missing_context), "count": self.count}
+        if self.path:
+            out["path"] = [step.to_dict() for step in self.path]
+        if self.objects:
+            out["objects"] = list(self.objects)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from ledger.timeaxis import iso
-from projections.assemble import decide
+from projections.queries import history_diff
 from projections.queries.history_timeline import relevant_facts, timeline
-from projections.results import AccessChange, AsOf, DiffResult, UniverseSize
+from projections.results import AsOf, DiffResult
 from projections.view import Snapshot
 
 __all__ = ["diff", "relevant_facts", "timeline", "universe"]
@@ -66,27 +65,7 @@ def _named_in(doc: dict[str, Any], actions: set[str], resources: set[str]) -> No
 
 
 def diff(source: Any, as_of: AsOf, to_micros: ToMicros, t1: datetime | str, t2: datetime | str,
-         principals: Iterable[str] | None, pairs: Iterable[tuple[str, str]] | None) -> DiffResult:
-    """Effective access gained and lost between t1 and t2 over `universe()` (or the given
-    principals / pairs), each change with the events that caused it (via `timeline`)."""
-    u1, u2 = to_micros(t1), to_micros(t2)
-    ps, prs = universe(source, [u1, u2])
-    ps = sorted(principals) if principals is not None else ps
-    prs = sorted(pairs) if pairs is not None else prs
-    s1, s2 = Snapshot(source, u1).preload(), Snapshot(source, u2).preload()
-    gained: list[AccessChange] = []
-    lost: list[AccessChange] = []
-    for p in ps:
-        for a, r in prs:
-            d1 = decide(s1, p, a, r)
-            d2 = decide(s2, p, a, r)
-            if d1.allowed == d2.allowed:
-                continue
-            lo, hi = min(u1, u2), max(u1, u2)
-            tl = timeline(source, as_of, to_micros, p, a, r, iso(lo), iso(hi), None)
-            causes = tuple(c for iv in tl.intervals[1:] for c in iv.started_by)
-            item = AccessChange(principal=p, action=a, resource=r, before=d1.eval_decision, after=d2.eval_decision,
-                                caused_by=causes, via=(d2 if d2.allowed else d1).decision.matched_statements)
-            (gained if d2.allowed else lost).append(item)
-    return DiffResult(as_of=as_of, t1=iso(u1), t2=iso(u2), gained=tuple(gained), lost=tuple(lost),
-                      universe=UniverseSize(principals=len(ps), pairs=len(prs)))
+         principals: Iterable[str] | None, pairs: Iterable[tuple[str, str]] | None,
+         event_of: Callable[[int], Any] | None = None) -> DiffResult:
+    """Effective access gained and lost between t1 and t2: see `history_diff.diff`."""
+    return history_diff.diff(source, as_of, to_micros, t1, t2, principals, pairs, event_of)

@@ -192,7 +192,7 @@ class ReadSide:
     def diff(self, t1: datetime | str, t2: datetime | str, principals: Iterable[str] | None = None,
              pairs: Iterable[tuple[str, str]] | None = None, known_at: str | int | None = None) -> DiffResult:
         snap, as_of = self.snapshot(t1, known_at)
-        return history.diff(snap.source, as_of, self._micros, t1, t2, principals, pairs)
+        return history.diff(snap.source, as_of, self._micros, t1, t2, principals, pairs, self.event_at)
 
     def owner_of(self, resource: str, at: Time = None, known_at: str | int | None = None) -> OwnerResult:
         return ownership.owner_of(*self.snapshot(at, known_at), resource)

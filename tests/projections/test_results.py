@@ -87,7 +87,10 @@ class TestHistoryShape:
         """A lost grant lists the request, both decisions, its causes and the statements that allowed it."""
         body = told.diff(AT, t(11)).to_dict()
         assert ["as_of", "t1", "t2", "gained", "lost", "universe"] == keys(body)
-        assert ["principal", "action", "resource", "before", "after", "caused_by", "via"] == keys(body["lost"][0])
+        lost = next(item for item in body["lost"] if "path" not in item)
+        assert ["principal", "action", "resource", "before", "after", "caused_by", "via", "before_state",
+                "after_state", "missing_context", "count"] == keys(lost)
+        assert ["position", "event_type", "fact", "change", "occurred_at", "actor"] == keys(lost["caused_by"][0])
         assert ["principals", "pairs"] == keys(body["universe"])
 
 
