@@ -15,6 +15,8 @@ from ledger.timeaxis import iso
 from projections.assemble import AuditDecision, decide
 from projections.facts import Fact
 from projections.queries import history_universe as uni
+from projections.queries.candidates import Candidates
+from projections.queries.history_scope import Scope
 from projections.queries.history_timeline import ToMicros, timeline
 from projections.queries.paths import open_ended
 from projections.queries.who_can import who_can
@@ -58,10 +60,10 @@ def diff(source: Any, as_of: AsOf, to_micros: ToMicros, t1: datetime | str, t2: 
     u1, u2 = to_micros(t1), to_micros(t2)
     if u1 > u2:
         raise ValidationError(f"diff: T1 ({iso(u1)}) is after T2 ({iso(u2)}); give the earlier time first")
-    s1, s2 = Snapshot(source, u1).preload(), Snapshot(source, u2).preload()
+    s1, s2 = _snapshot(source, u1), _snapshot(source, u2)
     changed = changed_facts(source, u1, u2)
     universe = uni.Universe(source, s1, s2, principals, pairs)
-    scope = uni.Scope(s1, s2, universe)
+    scope = Scope(s1, s2, universe)
     for f in changed:
         scope.add(f)
     found: dict[tuple[str, str, str], _Row] = {}
@@ -74,6 +76,16 @@ def diff(source: Any, as_of: AsOf, to_micros: ToMicros, t1: datetime | str, t2: 
     lost = tuple(sorted((r for r in grouped if _RANK[r.after_state] < _RANK[r.before_state]), key=_order))
     return DiffResult(as_of=as_of, t1=iso(u1), t2=iso(u2), gained=gained, lost=lost,
                       universe=UniverseSize(principals=len(universe.principals), pairs=universe.pair_count))
+
+
+def _snapshot(source: Any, at: int) -> Snapshot:
+    """Every evaluation fact in force at T, read in one statement on a SQL store (as `who_can` does)."""
+    engine = getattr(source, "engine", None)
+    if engine is None:
+        return Snapshot(source, at).preload()
+    from projections.sql_read import live_facts
+
+    return Snapshot(source, at).preload(live_facts(engine, source.token, at), frozenset({"pver"}))
 
 
 def _order(c: AccessChange) -> tuple[str, str, str]:
@@ -113,18 +125,29 @@ def _decide(snap: Snapshot, principal: str, action: str, resource: str) -> Audit
         return None
 
 
-def _direct(s1: Snapshot, s2: Snapshot, scope: uni.Scope, universe: uni.Universe,
+def _direct(s1: Snapshot, s2: Snapshot, scope: Scope, universe: uni.Universe,
             found: dict[tuple[str, str, str], _Row]) -> None:
     """Each affected caller on the pairs its policies (or any resource policy) can allow, and every
     caller on the pairs of a resource whose own policy or existence changed."""
     checks: dict[str, set[Pair]] = {}
-    for p in scope.principals & universe.principals:
-        checks.setdefault(p, set()).update(universe.pairs_for(scope.actions_of(p)))
+    for p, ids in scope.moves.items():
+        if p not in universe.principals:
+            continue
+        own = ids if ids is not None else scope.own_ids(p)
+        wanted = set(universe.pairs) if own is None else universe.pairs_matching(own, scope.statements)
+        checks.setdefault(p, set()).update(wanted)
     for pair in universe.pairs_on(scope.resources):
         for p in _callers(s1, s2, pair) & universe.principals:
             checks.setdefault(p, set()).add(pair)
+    by_pair: dict[Pair, list[str]] = {}
     for p, wanted in checks.items():
-        for a, r in wanted:
+        for pair in wanted:
+            by_pair.setdefault(pair, []).append(p)
+    cands = [Candidates(s, sorted(universe.principals), True) for s in (s1, s2)]
+    for (a, r), callers in sorted(by_pair.items()):
+        # Who is not a candidate at either time is denied at both: no change to look for.
+        possible = set(cands[0].for_action(a, r)) | set(cands[1].for_action(a, r))
+        for p in sorted(set(callers) & possible):
             d1, d2 = _decide(s1, p, a, r), _decide(s2, p, a, r)
             st1 = state_of(d1) if d1 is not None else "denied"
             st2 = state_of(d2) if d2 is not None else "denied"
@@ -141,17 +164,17 @@ def _callers(s1: Snapshot, s2: Snapshot, pair: Pair) -> set[str]:
     return out
 
 
-def _paths(s1: Snapshot, s2: Snapshot, scope: uni.Scope, universe: uni.Universe,
+def _paths(s1: Snapshot, s2: Snapshot, scope: Scope, universe: uni.Universe,
            found: dict[tuple[str, str, str], _Row], as_of: AsOf) -> None:
     """Access through role chains and PassRole→MediaConvert: for the pairs a changed role (its
     policies, its trust, who may assume or pass it) can reach, who_can with paths at both times."""
-    roles = {r for r in scope.principals if ":role/" in r}
+    roles = set(scope.roles) & universe.principals
     roles |= {k[2] for k in found if k[1].lower() in ("sts:assumerole", "iam:passrole")}
     roles |= {k[0] for k in found if ":role/" in k[0]}
-    roles |= {r for r in scope.resources if ":role/" in r}
     wanted: set[Pair] = set()
-    for role in roles:
-        for a, r in universe.pairs_for(scope.actions_of(role)):
+    for role in sorted(roles):
+        own = scope.own_ids(role)
+        for a, r in sorted(set(universe.pairs) if own is None else universe.pairs_matching(own, scope.statements)):
             d1, d2 = _decide(s1, role, a, r), _decide(s2, role, a, r)
             if (d1 is not None and open_ended(d1)) or (d2 is not None and open_ended(d2)):
                 wanted.add((a, r))
@@ -186,7 +209,7 @@ class _Causes:
     """The events behind each change: the instants in (t1, t2] where its answer flipped (walked with
     `timeline`), or, past `_REWALK_LIMIT` changes, every changed fact the request depends on."""
 
-    def __init__(self, source: Any, as_of: AsOf, to_micros: ToMicros, scope: uni.Scope,
+    def __init__(self, source: Any, as_of: AsOf, to_micros: ToMicros, scope: Scope,
                  event_of: EventOf | None, lo: int, hi: int, count: int) -> None:
         self.source, self.as_of, self.to_micros, self.scope = source, as_of, to_micros, scope
         self.event_of, self.lo, self.hi = event_of, lo, hi

@@ -190,7 +190,7 @@ def timeline(source: Any, as_of: AsOf, to_micros: ToMicros, principal: str, acti
         started_by = dedupe(causes.get(t, [])) if t != start_us or t in causes else ()
         intervals.append(Interval(start=iso(t), start_us=t, end=None, end_us=None, eval_decision=d.eval_decision,
                                   allowed=d.allowed, started_by=started_by, matched=d.decision.matched_statements))
-    if end is not None and intervals and intervals[-1].start_us < end_us:
+    if end is not None and intervals:
         # The window ends at --end: whatever happened later is outside it, so nothing is "now".
         last = intervals[-1]
         intervals[-1] = Interval(start=last.start, start_us=last.start_us, end=iso(end_us), end_us=end_us,

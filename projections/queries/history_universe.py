@@ -12,9 +12,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from ledger.timeaxis import FOREVER
-from projections.facts import Fact
-from projections.results import AccessChange, FactChange
+from projections.results import AccessChange
 from projections.view import Snapshot
 
 Pair = tuple[str, str]
@@ -27,7 +25,7 @@ def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     return re.compile(body, re.IGNORECASE if ignore_case else 0)
 
 
-def _statements(doc: Any) -> list[dict[str, Any]]:
+def statements_of(doc: Any) -> list[dict[str, Any]]:
     stmts = doc.get("Statement", []) if isinstance(doc, dict) else []
     return [s for s in (stmts if isinstance(stmts, list) else [stmts]) if isinstance(s, dict)]
 
@@ -66,6 +64,7 @@ class Universe:
         for pair in self.pairs:
             self._by_action.setdefault(pair[0].lower(), []).append(pair)
         self._memo: dict[frozenset[str], list[Pair]] = {}
+        self._by_statement: dict[str, frozenset[Pair]] = {}
 
     def _pairs(self, source: Any, s1: Snapshot, s2: Snapshot) -> list[Pair]:
         actions: set[str] = set()
@@ -73,7 +72,7 @@ class Universe:
         patterns: set[str] = set()
         for snap in (s1, s2):
             for doc in _docs_at(snap):
-                for st in _statements(doc):
+                for st in statements_of(doc):
                     actions.update(a for a in _values(st, "Action") if not any(c in a for c in "*?$"))
                     named = _values(st, "Resource") + _values(st, "NotResource")
                     patterns.update(named)
@@ -123,6 +122,27 @@ class Universe:
                                           if any(rx.fullmatch(action) for rx in regexes) for pair in pairs]
         return hit
 
+    def pairs_matching(self, ids: Iterable[str], statements: dict[str, dict[str, Any]]) -> set[Pair]:
+        """The pairs some of these statements name (action and resource), whatever their effect or
+        conditions: only those can change when the statements come or go."""
+        out: set[Pair] = set()
+        for k in ids:
+            hit = self._by_statement.get(k)
+            if hit is None:
+                hit = self._by_statement[k] = self._matched(statements[k])
+            out |= hit
+        return out
+
+    def _matched(self, st: dict[str, Any]) -> frozenset[Pair]:
+        actions = None if "NotAction" in st else _values(st, "Action")
+        resources = None if "NotResource" in st or "Resource" not in st else \
+            [re.sub(r"\$\{[^}]*\}", "*", r) for r in _values(st, "Resource")]
+        pairs = self.pairs_for(frozenset(actions) if actions is not None else None)
+        if resources is None:
+            return frozenset(pairs)
+        regexes = [_glob(r, False) for r in resources]
+        return frozenset(pair for pair in pairs if pair[1] == "*" or any(rx.fullmatch(pair[1]) for rx in regexes))
+
     def pairs_on(self, resources: set[str]) -> list[Pair]:
         """The pairs on a changed bucket (`s3:NAME`: the bucket and its objects) or a changed role."""
         out = []
@@ -132,148 +152,6 @@ class Universe:
                                   and "s3:" + parts[5].split("/", 1)[0] in resources):
                 out.append((a, r))
         return out
-
-
-class Scope:
-    """The callers and resources whose answers the changed facts can move, and which facts each."""
-
-    def __init__(self, s1: Snapshot, s2: Snapshot, universe: Universe) -> None:
-        self.snaps = (s1, s2)
-        self.universe = universe
-        self.principals: set[str] = set()
-        self.resources: set[str] = set()
-        self.attributed: dict[str, list[Fact]] = {}
-        self._holders: dict[str, set[str]] | None = None
-        self._members: dict[str, set[str]] | None = None
-        self._open: frozenset[str] | None = None
-        self._actions: dict[str, frozenset[str] | None] = {}
-
-    def _attribute(self, key: str, f: Fact) -> None:
-        self.attributed.setdefault(key, []).append(f)
-
-    def _arns(self, uid: str) -> set[str]:
-        """The callers a holder's change reaches: the user or role, or a group's members."""
-        out = set()
-        for snap in self.snaps:
-            p = snap.principal_by_id(uid)
-            if p is None:
-                continue
-            if p.kind == "group":
-                out |= {m for m in self._group_members().get(uid, set())}
-            else:
-                out.add(p.arn)
-        return out
-
-    def _group_members(self) -> dict[str, set[str]]:
-        if self._members is None:
-            self._members = {}
-            for snap in self.snaps:
-                for f in snap._q("member"):
-                    user = snap.principal_by_id(f.subject)
-                    if user is not None:
-                        self._members.setdefault(f.ref or f.payload.get("group_id", ""), set()).add(user.arn)
-        return self._members
-
-    def _policy_holders(self) -> dict[str, set[str]]:
-        if self._holders is None:
-            self._holders = {}
-            for snap in self.snaps:
-                for f in snap._q("attach"):
-                    self._holders.setdefault(f.ref, set()).add(f.subject)
-                for f in snap._q("boundary"):
-                    self._holders.setdefault(f.payload.get("policy_id", ""), set()).add(f.subject)
-        return self._holders
-
-    def add(self, f: Fact) -> None:
-        """Take in one changed fact: the callers and resources it can move."""
-        reached: set[str] = set()
-        if f.kind == "principal":
-            reached = self._arns(f.subject) | ({f.payload["arn"]} if f.payload.get("kind") != "group" else set())
-            if f.payload.get("kind") == "role":
-                self.resources.add(f.payload["arn"])
-        elif f.kind in _HOLDER_KINDS:
-            reached = self._arns(f.subject)
-            if f.kind == "trust":
-                self.resources |= {arn for arn in reached if ":role/" in arn}
-        elif f.kind in ("policy", "pver", "pdefault"):
-            for uid in self._policy_holders().get(f.subject, set()):
-                reached |= self._arns(uid)
-        elif f.kind in ("account", "scp"):
-            reached = {p for p in self.universe.principals if p.split(":")[4] == f.subject}
-        elif f.kind in ("bucket", "bucket_policy", "ownership"):
-            self.resources.add("s3:" + f.subject)
-            self._attribute("s3:" + f.subject, f)
-        elif f.kind.startswith("org"):
-            reached = set(self.universe.principals)
-        for arn in reached:
-            self._attribute(arn, f)
-        self.principals |= reached
-
-    def actions_of(self, arn: str) -> frozenset[str] | None:
-        """The action patterns that can allow `arn` anything at either time: its identity policies'
-        Allow statements and every resource policy's (None: any action)."""
-        if arn not in self._actions:
-            self._actions[arn] = self._allow_patterns(arn)
-        return self._actions[arn]
-
-    def _allow_patterns(self, arn: str) -> frozenset[str] | None:
-        if arn.endswith(":root"):
-            return None
-        found: set[str] = set(self._resource_patterns() or ())
-        if self._resource_patterns() is None:
-            return None
-        for snap in self.snaps:
-            p = snap.principal_by_arn(arn)
-            if p is None:
-                continue
-            holders = [p.unique_id] + [g.unique_id for g in snap.groups_of(p.unique_id)]
-            docs: list[Any] = []
-            for uid in holders:
-                docs += [doc for _, doc, _, _ in snap.inline(uid)]
-                for pid, _, _ in snap.attached(uid):
-                    managed = snap.managed(pid)
-                    if managed is None:
-                        return None  # a policy the ledger never saw may allow anything
-                    docs.append(managed.document)
-            for doc in docs:
-                for st in _statements(doc):
-                    if st.get("Effect") != "Allow":
-                        continue
-                    if "NotAction" in st:
-                        return None
-                    found.update(_values(st, "Action"))
-        return frozenset(found)
-
-    def _resource_patterns(self) -> frozenset[str] | None:
-        if self._open is None:
-            found: set[str] = set()
-            for snap in self.snaps:
-                for kind in ("bucket_policy", "trust"):
-                    for f in snap._q(kind):
-                        for st in _statements(f.payload.get("document")):
-                            if st.get("Effect") == "Allow":
-                                found.update(_values(st, "Action") or ["*"])
-            self._open = frozenset(found)
-        return self._open
-
-    def facts_for(self, principal: str, resource: str, through: Iterable[str]) -> list[Fact]:
-        keys = {principal, *through}
-        parts = resource.split(":", 5)
-        if len(parts) == 6 and parts[2] == "s3":
-            keys.add("s3:" + parts[5].split("/", 1)[0])
-        return [f for k in sorted(keys) for f in self.attributed.get(k, [])]
-
-    @staticmethod
-    def changes(facts: list[Fact], lo: int, hi: int) -> list[FactChange]:
-        out: dict[tuple[int | None, str, str], FactChange] = {}
-        for f in facts:
-            if lo < f.valid_from <= hi:
-                out.setdefault((f.opened_position, f.key, "opened"), FactChange(
-                    position=f.opened_position, event_type=f.opened_type, fact=f.key, change="opened"))
-            if lo < f.valid_to <= hi and f.valid_to < FOREVER:
-                out.setdefault((f.closed_position, f.key, "closed"), FactChange(
-                    position=f.closed_position, event_type=f.closed_type, fact=f.key, change="closed"))
-        return sorted(out.values(), key=lambda c: (c.position or 0, c.fact))
 
 
 def group_objects(rows: list[AccessChange], members: dict[str, list[str]] | None = None) -> list[AccessChange]:
