@@ -252,11 +252,17 @@ class TimelineResult(_ByKey):
     start: str | None
     end: str | None
     intervals: tuple[Interval, ...]
+    # what the decisions assumed or could not resolve (an unknown principal, a bucket never recorded),
+    # as `can` says it
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "principal": self.principal, "action": self.action,
-                "resource": self.resource, "start": self.start, "end": self.end,
-                "intervals": [iv.to_dict() for iv in self.intervals]}
+        out: dict[str, Any] = {"as_of": self.as_of, "principal": self.principal, "action": self.action,
+                               "resource": self.resource, "start": self.start, "end": self.end,
+                               "intervals": [iv.to_dict() for iv in self.intervals]}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -324,6 +324,7 @@ def timeline_cmd(
         console.print(table("from", "to", "decision", "caused by", title=f"{principal} {action} {resource}",
                             rows=[(iv.start, iv.end or "now", iv.eval_decision,
                                    ", ".join(_cause(c) for c in iv.started_by)) for iv in ivs]))
+        _print_notes(result.notes)
 
 
 @command("diff", read_only=True)

@@ -177,8 +177,10 @@ def timeline(source: Any, as_of: AsOf, to_micros: ToMicros, principal: str, acti
         start_us = times[0] if times else end_us
     points = [start_us] + [t for t in times if start_us < t <= end_us]
     intervals: list[Interval] = []
+    notes: dict[str, None] = {}
     for t in points:
         d = decide(Snapshot(g, t), principal, action, resource, context)
+        notes.update(dict.fromkeys([*d.decision.errors, *d.all_notes]))
         if intervals and intervals[-1].eval_decision == d.eval_decision:
             continue
         if intervals:
@@ -197,7 +199,7 @@ def timeline(source: Any, as_of: AsOf, to_micros: ToMicros, principal: str, acti
                                  eval_decision=last.eval_decision, allowed=last.allowed,
                                  started_by=last.started_by, matched=last.matched)
     return TimelineResult(as_of=as_of, principal=principal, action=action, resource=resource,
-                          start=iso(start_us), end=iso(end_us), intervals=tuple(intervals))
+                          start=iso(start_us), end=iso(end_us), intervals=tuple(intervals), notes=tuple(notes))
 
 
 def dedupe(items: list[FactChange]) -> tuple[FactChange, ...]:

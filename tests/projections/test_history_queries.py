@@ -81,3 +81,79 @@ class TestLineageIsHistory:
         with pytest.raises(ValidationError):
             ledger.lineage(text)
         assert issubclass(ValidationError, LedgerError)
+
+
+NOBODY = f"arn:aws:iam::{A}:user/nobody"
+UNSEEN = "arn:aws:s3:::never-recorded/k"
+
+
+class TestUnknownNamesExplainThemselves:
+    def test_timeline_of_an_unknown_principal_says_what_can_says(self, ledger: Ledger) -> None:
+        """An unknown caller's timeline carries can's note that it does not exist."""
+        story(ledger)
+        said = ledger.can(NOBODY, "s3:GetObject", OBJ, at=t(9)).decision.errors
+        tl = ledger.timeline(NOBODY, "s3:GetObject", OBJ, start=t(0), end=t(20))
+        assert said and set(said) <= set(tl.notes)
+        assert "notes" in tl.to_dict()
+
+    def test_timeline_on_a_bucket_never_recorded_carries_the_assumption(self, ledger: Ledger) -> None:
+        """A bucket the ledger never saw: the timeline says whose it took it to be, as can does."""
+        story(ledger)
+        said = ledger.can(ALICE, "s3:GetObject", UNSEEN, at=t(9)).notes
+        tl = ledger.timeline(ALICE, "s3:GetObject", UNSEEN, start=t(0), end=t(20))
+        assert said and set(said) <= set(tl.notes)
+
+    def test_who_can_and_what_can_name_the_unknown(self, ledger: Ledger) -> None:
+        """who-can on an unseen bucket and what-can of an unknown caller each say so."""
+        story(ledger)
+        assert any("never-recorded" in n for n in ledger.who_can("s3:GetObject", UNSEEN, at=t(9)).notes)
+        assert any("does not exist" in e for e in ledger.what_can(NOBODY, at=t(9)).errors)
+
+    def test_a_cross_account_deny_says_which_side_failed(self, ledger: Ledger) -> None:
+        """admin (account A) may do anything by its identity policy, but no statement of account B's
+        bucket policy names it: EvalDecisionDetails names each side (AWS's shape)."""
+        story(ledger)
+        d = ledger.can(f"arn:aws:iam::{A}:user/admin", "s3:GetObject", OBJ, at=t(9))
+        assert "implicitDeny" == d.eval_decision
+        details = d.to_dict()["EvalDecisionDetails"]
+        assert details and "allowed" in details.values() and "implicitDeny" in details.values()
+
+
+class TestDiffReportsEveryChange:
+    def test_a_conditional_passrole_detached_is_lost(self, ledger: Ledger) -> None:
+        """PassRole allowed only with iam:PassedToService: the detach shows allowed-conditional → denied,
+        caused by the PolicyDetached with its time and actor."""
+        story(ledger)
+        lost = {(i.principal, i.action, i.resource): i for i in ledger.diff(t(9), t(11)).lost}
+        item = lost[(ALICE, "iam:PassRole", ROLE)]
+        assert ("allowed-conditional", "denied") == (item.before_state, item.after_state)
+        assert [("PolicyDetached", iso(to_us(t(10))), f"arn:aws:iam::{A}:user/admin")] == \
+            [(c.event_type, c.occurred_at, c.actor) for c in item.caused_by]
+        assert "iam:PassedToService" in item.missing_context
+
+    def test_losing_the_passrole_path_to_the_bucket_is_lost(self, ledger: Ledger) -> None:
+        """alice's PassRole→MediaConvert path to the output bucket goes with the detach, with its path."""
+        story(ledger)
+        lost = {(i.principal, i.action, i.resource): i for i in ledger.diff(t(9), t(11)).lost}
+        item = lost[(ALICE, "s3:PutObject", OBJ)]
+        assert item.path and ["iam:PassRole", "mediaconvert:CreateJob"] == [s.action for s in item.path][:2]
+
+    def test_objects_of_one_bucket_are_one_row_with_a_count(self, ledger: Ledger) -> None:
+        """Three objects written to media-out, one lost grant: one row per action with count 3."""
+        s = story(ledger)
+        for key in ("out/b.mp4", "out/c.mp4"):
+            ledger.write_output(s["job"], "media-out", key, at=t(8.5))
+        lost = [i for i in ledger.diff(t(9), t(11)).lost if i.principal == ALICE and i.action == "s3:PutObject"]
+        assert [("arn:aws:s3:::media-out/*", 3)] == [(i.resource, i.count) for i in lost]
+
+    def test_t1_after_t2_is_a_typed_error(self, ledger: Ledger) -> None:
+        """diff T2 T1 with T2 later is refused, naming both times."""
+        story(ledger)
+        with pytest.raises(ValidationError, match="after"):
+            ledger.diff(t(11), t(9))
+
+    def test_nothing_changes_outside_the_window(self, ledger: Ledger) -> None:
+        """A window with no event in it is empty."""
+        story(ledger)
+        result = ledger.diff(t(11), t(30))
+        assert ((), ()) == (result.gained, result.lost)
