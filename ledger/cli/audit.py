@@ -339,9 +339,13 @@ def diff_cmd(
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
-        rows = [(sign, item.principal, item.action, item.resource, ", ".join(_cause(c) for c in item.caused_by))
+        rows = [(sign, item.principal, item.action,
+                 item.resource + (f" ({item.count} objects)" if item.count > 1 else ""),
+                 f"{item.before_state} → {item.after_state}" + (" (via a path)" if item.path else ""),
+                 ", ".join(_cause(c) for c in item.caused_by))
                 for sign, items in (("+", result.gained), ("-", result.lost)) for item in items]
-        console.print(table("", "principal", "action", "resource", "caused by", rows=rows, title=f"access {t1} → {t2}"))
+        console.print(table("", "principal", "action", "resource", "change", "caused by", rows=rows,
+                            title=f"access {t1} → {t2}"))
 
 
 @command("owner", read_only=True)
