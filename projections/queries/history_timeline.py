@@ -55,6 +55,19 @@ class Gathered:
         out = [f for s in set(subjects) for f in self._by_subject[(kind, s)]]
         return out + [f for r in set(refs) for f in self._by_ref[(kind, r)]]
 
+    def decision_times(self) -> set[int]:
+        """The instants a decision can change at: a managed policy's versions are immutable and only
+        its default one is read, so the boundaries of a version that is never the default cannot
+        move an answer."""
+        defaults = {(f.subject, f.payload.get("version_id")) for f in self.facts.values() if f.kind == "pdefault"}
+        out: set[int] = set()
+        for f in self.facts.values():
+            if f.kind != "pver" or (f.subject, f.ref) in defaults:
+                out.add(f.valid_from)
+                if f.valid_to < FOREVER:
+                    out.add(f.valid_to)
+        return out
+
     def change_times(self) -> dict[int, list[FactChange]]:
         """Each instant a gathered fact opened or closed, with the events that did it."""
         causes: dict[int, list[FactChange]] = {}
@@ -172,7 +185,7 @@ def timeline(source: Any, as_of: AsOf, to_micros: ToMicros, principal: str, acti
     end_us = to_micros(end) if end is not None else (now_us if now_us is not None else max(causes, default=0))
     if start_us is not None and start_us > end_us:
         raise ValidationError(f"timeline: --start {iso(start_us)} is after --end {iso(end_us)}")
-    times = sorted(causes)
+    times = sorted(g.decision_times())
     if start_us is None:
         start_us = times[0] if times else end_us
     points = [start_us] + [t for t in times if start_us < t <= end_us]
