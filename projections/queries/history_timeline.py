@@ -6,8 +6,10 @@ their change points (`projections.assemble.decide`); never writes, and never rea
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from ledger.errors import LedgerError, ValidationError
@@ -33,6 +35,7 @@ class Gathered:
         self.facts: dict[tuple[str, int], Fact] = {}
         self._by_subject: dict[tuple[str, str], list[Fact]] = {}
         self._by_ref: dict[tuple[str, str], list[Fact]] = {}
+        self._sweeps: dict[int, list[Any]] = {}
 
     def fetch(self, kind: str, *, subjects: Iterable[str] = (), refs: Iterable[str] = ()) -> list[Fact]:
         """Every interval of `kind` for these subjects / refs (each fetched once), now answered here."""
@@ -54,6 +57,19 @@ class Gathered:
                 self._by_ref[(kind, f.ref)].append(f)
         out = [f for s in set(subjects) for f in self._by_subject[(kind, s)]]
         return out + [f for r in set(refs) for f in self._by_ref[(kind, r)]]
+
+    def decision_times_for(self, action: str) -> set[int]:
+        """`decision_times`, less the instants where only policy documents that name no statement
+        for `action` came or went (inline, managed default versions, bucket and trust policies):
+        the evaluation never reads a statement whose action does not match."""
+        versions = {(f.subject, f.ref): f.payload.get("document") for f in self.facts.values() if f.kind == "pver"}
+        at: dict[int, list[Fact]] = {}
+        for f in self.facts.values():
+            at.setdefault(f.valid_from, []).append(f)
+            if f.valid_to < FOREVER:
+                at.setdefault(f.valid_to, []).append(f)
+        keep = self.decision_times()
+        return {t for t in keep if not all(_silent(f, action, versions) for f in at.get(t, []))}
 
     def decision_times(self) -> set[int]:
         """The instants a decision can change at: a managed policy's versions are immutable and only
@@ -87,8 +103,25 @@ class Gathered:
             hit = self._by_ref.get((kind, ref))
         if hit is None:
             return list(self.source.at(kind, at, subject, ref))
-        return [f for f in hit if f.valid_from <= at < f.valid_to
-                and (subject is None or f.subject == subject) and (ref is None or f.ref == ref)]
+        return [f for f in self._live(hit, at)
+                if (subject is None or f.subject == subject) and (ref is None or f.ref == ref)]
+
+    def _live(self, found: list[Fact], at: int) -> list[Fact]:
+        """The facts of one lookup in force at `at`: a sweep forward in time over the lookup's
+        facts ordered by start (a timeline asks at increasing times), restarted if asked earlier."""
+        sweep = self._sweeps.get(id(found))
+        if sweep is None or sweep[0] > at or sweep[3] is not found:
+            ordered = sorted(found, key=lambda f: f.valid_from)
+            sweep = [at, 0, [], found, ordered]
+            self._sweeps[id(found)] = sweep
+        ordered = sweep[4]
+        i, active = sweep[1], sweep[2]
+        while i < len(ordered) and ordered[i].valid_from <= at:
+            active.append(ordered[i])
+            i += 1
+        active = [f for f in active if f.valid_to > at]
+        sweep[0], sweep[1], sweep[2] = at, i, active
+        return active
 
     def many_at(self, kinds: Any, at: int) -> list[Fact]:
         return list(self.source.many_at(kinds, at))
@@ -100,6 +133,33 @@ class Gathered:
                 and all((kind, r) in self._by_ref for r in rfs):
             return self.fetch(kind, subjects=subs, refs=rfs)
         return list(self.source.history(kind, subjects=subjects, refs=refs))
+
+
+_DOC_KINDS = ("inline", "pdefault", "pver", "bucket_policy", "trust")
+
+
+def _silent(f: Fact, action: str, versions: dict[tuple[str, str], Any]) -> bool:
+    """Whether a fact only holds a policy document none of whose statements names `action`."""
+    if f.kind not in _DOC_KINDS:
+        return False
+    doc = versions.get((f.subject, str(f.payload.get("version_id")))) if f.kind == "pdefault" else \
+        f.payload.get("document")
+    if not isinstance(doc, dict):
+        return False
+    stmts = doc.get("Statement", [])
+    for st in stmts if isinstance(stmts, list) else [stmts]:
+        if not isinstance(st, dict) or "NotAction" in st:
+            return False
+        patterns = st.get("Action", [])
+        for p in [patterns] if isinstance(patterns, str) else patterns:
+            if not isinstance(p, str) or _action_glob(p).fullmatch(action):
+                return False
+    return True
+
+
+@lru_cache(maxsize=4096)
+def _action_glob(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.IGNORECASE)
 
 
 def gather(source: Any, principal: str, resource: str) -> Gathered:
@@ -185,7 +245,7 @@ def timeline(source: Any, as_of: AsOf, to_micros: ToMicros, principal: str, acti
     end_us = to_micros(end) if end is not None else (now_us if now_us is not None else max(causes, default=0))
     if start_us is not None and start_us > end_us:
         raise ValidationError(f"timeline: --start {iso(start_us)} is after --end {iso(end_us)}")
-    times = sorted(g.decision_times())
+    times = sorted(g.decision_times_for(action))
     if start_us is None:
         start_us = times[0] if times else end_us
     points = [start_us] + [t for t in times if start_us < t <= end_us]

@@ -69,9 +69,9 @@ class TestAnswersEqualNaiveReplay:
             for at in times:
                 us = to_us(at)
                 # half-open intervals, but the last one holds at --end itself
-                last_iv = tl["intervals"][-1]
-                inside = [iv for iv in tl["intervals"] if iv["start_us"] <= us and (
-                    us < iv["end_us"] or (iv is last_iv and us == iv["end_us"]))]
+                ivs = tl["intervals"]
+                inside = [iv for i, iv in enumerate(ivs) if iv["start_us"] <= us and (
+                    us < iv["end_us"] or (i == len(ivs) - 1 and us == iv["end_us"]))]
                 assert len(inside) == 1
                 assert naive_can(events, principal, action, resource, at).eval_decision == inside[0]["EvalDecision"]
             t1, t2 = times[0], times[-3]
