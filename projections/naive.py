@@ -260,3 +260,63 @@ def _chains_from(snap: Any, caller: str, roles: dict[str, PrincipalInfo], ends: 
         tails = ends[role_arn] + _chains_from(snap, role_arn, roles, ends, ctx, depth - 1, seen | {role_arn})
         out += [chain(step, tail) for tail in tails]
     return out
+
+
+def _state(d: AuditDecision) -> str:
+    if not open_ended(d):
+        return "denied"
+    return "allowed-conditional" if (d.decision.conditional or d.unless is not None) else "allowed"
+
+
+_RANK = {"denied": 0, "allowed-conditional": 1, "allowed": 2}
+
+
+def naive_diff(events: Iterable[ev.LedgerEvent], t1: datetime | int, t2: datetime | int,
+               principals: Iterable[str], pairs: Iterable[tuple[str, str]]
+               ) -> tuple[set[tuple[str, str, str, str, str]], set[tuple[str, str, str, str, str]]]:
+    """The reference for `diff` over `principals` × `pairs`: replay to each time, then decide every
+    request; a request whose own decision (allowed / allowed-conditional / denied) differs is a
+    change, else one whose strongest reach (`naive_who_can` with every path) differs. Returns
+    (gained, lost) as (principal, action, resource, before, after) tuples."""
+    everything = list(events)
+    snaps = [ReplaySnapshot(everything, t) for t in (t1, t2)]
+    gained: set[tuple[str, str, str, str, str]] = set()
+    lost: set[tuple[str, str, str, str, str]] = set()
+    for a, r in pairs:
+        reach = [{e.principal: "allowed-conditional" if e.conditional else "allowed"
+                  for e in naive_who_can(everything, a, r, t, paths=True) if not e.delegated} for t in (t1, t2)]
+        for p in principals:
+            st1, st2 = (_state(decide(s, p, a, r, None, unknown_context=True)) for s in snaps)  # type: ignore[arg-type]
+            if st1 == st2:
+                st1, st2 = reach[0].get(p, "denied"), reach[1].get(p, "denied")
+            if st1 != st2:
+                (gained if _RANK[st2] > _RANK[st1] else lost).add((p, a, r, st1, st2))
+    return gained, lost
+
+
+def naive_timeline(events: Iterable[ev.LedgerEvent], principal: str, action: str, resource: str,
+                   start: int, end: int) -> list[tuple[int, int, str]]:
+    """The reference for `timeline`: the decision replayed at every event time in (start, end],
+    merged into (start µs, end µs, EvalDecision) runs."""
+    everything = list(events)
+    times = sorted({start} | {to_us(e.occurred_at) for e in everything if start < to_us(e.occurred_at) <= end}
+                   | _expiries(everything, start, end))
+    runs: list[tuple[int, int, str]] = []
+    for t in times:
+        d = decide(ReplaySnapshot(everything, t), principal, action, resource)  # type: ignore[arg-type]
+        if runs and runs[-1][2] == d.eval_decision:
+            continue
+        if runs:
+            runs[-1] = (runs[-1][0], t, runs[-1][2])
+        runs.append((t, end, d.eval_decision))
+    return runs
+
+
+def _expiries(events: list[ev.LedgerEvent], start: int, end: int) -> set[int]:
+    """Session expiries inside the window: a decision can change there without an event."""
+    out = set()
+    for e in events:
+        expires = getattr(e, "expires_at", None)
+        if isinstance(expires, datetime) and start < to_us(expires) <= end:
+            out.add(to_us(expires))
+    return out

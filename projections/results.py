@@ -205,9 +205,15 @@ class FactChange(_ByKey):
     event_type: str | None
     fact: str
     change: str  # opened | closed
+    occurred_at: str | None = None  # the event's valid time and actor, when the answer looked them up
+    actor: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "event_type": self.event_type, "fact": self.fact, "change": self.change}
+        out: dict[str, Any] = {"position": self.position, "event_type": self.event_type, "fact": self.fact,
+                               "change": self.change}
+        if self.occurred_at is not None:
+            out.update(occurred_at=self.occurred_at, actor=self.actor)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,11 +252,17 @@ class TimelineResult(_ByKey):
     start: str | None
     end: str | None
     intervals: tuple[Interval, ...]
+    # what the decisions assumed or could not resolve (an unknown principal, a bucket never recorded),
+    # as `can` says it
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of, "principal": self.principal, "action": self.action,
-                "resource": self.resource, "start": self.start, "end": self.end,
-                "intervals": [iv.to_dict() for iv in self.intervals]}
+        out: dict[str, Any] = {"as_of": self.as_of, "principal": self.principal, "action": self.action,
+                               "resource": self.resource, "start": self.start, "end": self.end,
+                               "intervals": [iv.to_dict() for iv in self.intervals]}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,11 +276,26 @@ class AccessChange(_ByKey):
     after: str
     caused_by: tuple[FactChange, ...]
     via: tuple[MatchedStatement, ...]  # the allowing statements (at t2 if gained, t1 if lost)
+    # allowed | allowed-conditional | denied: a conditional grant's change shows even when both
+    # decisions are the same EvalDecision; a path-derived change has its `path` (when allowed)
+    before_state: str = ""
+    after_state: str = ""
+    missing_context: tuple[str, ...] = ()
+    path: tuple[PathStep, ...] = ()
+    count: int = 1  # objects of one bucket with the same change, grouped into one row
+    objects: tuple[str, ...] = ()  # the first few of them
 
     def to_dict(self) -> dict[str, Any]:
-        return {"principal": self.principal, "action": self.action, "resource": self.resource,
-                "before": self.before, "after": self.after, "caused_by": [c.to_dict() for c in self.caused_by],
-                "via": _statements(self.via)}
+        out: dict[str, Any] = {"principal": self.principal, "action": self.action, "resource": self.resource,
+                               "before": self.before, "after": self.after,
+                               "caused_by": [c.to_dict() for c in self.caused_by], "via": _statements(self.via),
+                               "before_state": self.before_state, "after_state": self.after_state,
+                               "missing_context": list(self.missing_context), "count": self.count}
+        if self.path:
+            out["path"] = [step.to_dict() for step in self.path]
+        if self.objects:
+            out["objects"] = list(self.objects)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +388,23 @@ class LineageResult(_ByKey):
         if self.as_of is not None:
             out["as_of"] = self.as_of
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class JobAnswer(_ByKey):
+    """`lineage` of a MediaConvert job: the job (creator, passed role, queue), the session it wrote
+    with, every output written by T (each with its own lineage) and the job's owning account."""
+
+    job: JobLineage
+    outputs: tuple[LineageResult, ...]
+    session: SessionLineage | None
+    owner: OwnerResult
+    as_of: AsOf
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job": self.job.to_dict(), "session": self.session.to_dict() if self.session else None,
+                "outputs": [o.to_dict() for o in self.outputs], "owner": self.owner.to_dict(with_lineage=False),
+                "as_of": self.as_of}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from projections.queries import ReadSide
     from projections.results import (
         DiffResult,
+        JobAnswer,
         LineageResult,
         OwnerResult,
         TimelineResult,
@@ -108,7 +109,10 @@ class AuditQueries:
         _no_nul(resource)
         return self.read_side().owner_of(resource, at, known_at)
 
-    def lineage(self, object_arn: str, at: Time = None, known_at: str | int | None = None) -> LineageResult:
+    def lineage(self, object_arn: str, at: Time = None,
+                known_at: str | int | None = None) -> LineageResult | JobAnswer:
+        """An output object's lineage (job → creator → role → session → object → owner), or, given a
+        MediaConvert job ARN, the job's (its outputs, creator, role, session); a non-ARN is an error."""
         _no_nul(object_arn)
         return self.read_side().lineage(object_arn, at, known_at)
 

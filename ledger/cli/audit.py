@@ -22,7 +22,7 @@ from ledger.timeaxis import parse_iso, to_us
 if TYPE_CHECKING:  # start-up: the application and the read side load when a command runs
     from ledger.application.facade import Ledger
     from projections.assemble import AuditDecision
-    from projections.results import FactChange, LineageResult
+    from projections.results import FactChange, JobAnswer, LineageResult
 
 AT = typer.Option(None, "--at", help="Valid time: ISO-8601, or @POSITION (that event's occurred_at).")
 KNOWN = typer.Option(None, "--known-at", help="@POSITION: only what the ledger had recorded by then.")
@@ -324,6 +324,7 @@ def timeline_cmd(
         console.print(table("from", "to", "decision", "caused by", title=f"{principal} {action} {resource}",
                             rows=[(iv.start, iv.end or "now", iv.eval_decision,
                                    ", ".join(_cause(c) for c in iv.started_by)) for iv in ivs]))
+        _print_notes(result.notes)
 
 
 @command("diff", read_only=True)
@@ -338,9 +339,13 @@ def diff_cmd(
         if wants_json(json_output):
             emit_json(result.to_dict())
             return
-        rows = [(sign, item.principal, item.action, item.resource, ", ".join(_cause(c) for c in item.caused_by))
+        rows = [(sign, item.principal, item.action,
+                 item.resource + (f" ({item.count} objects)" if item.count > 1 else ""),
+                 f"{item.before_state} → {item.after_state}" + (" (via a path)" if item.path else ""),
+                 ", ".join(_cause(c) for c in item.caused_by))
                 for sign, items in (("+", result.gained), ("-", result.lost)) for item in items]
-        console.print(table("", "principal", "action", "resource", "caused by", rows=rows, title=f"access {t1} → {t2}"))
+        console.print(table("", "principal", "action", "resource", "change", "caused by", rows=rows,
+                            title=f"access {t1} → {t2}"))
 
 
 @command("owner", read_only=True)
@@ -373,16 +378,33 @@ def _print_lineage(lin: LineageResult) -> None:
     console.print(table("step", "detail", "event", rows=rows))
 
 
+def _print_job(answer: JobAnswer) -> None:
+    job = answer.job
+    rows = [("job", f"{job.arn} (account {job.account})", _origin(job.created)), ("creator", job.creator, ""),
+            ("passed role", job.passed_role, ""), ("queue", job.queue, "")]
+    if answer.session is not None:
+        rows.append(("session", answer.session.arn, _origin(answer.session.issued)))
+    rows += [("output", f"{o.object_arn} (acl {o.acl})", _origin(o.written)) for o in answer.outputs]
+    console.print(table("step", "detail", "event", rows=rows))
+    console.print(f"owner: {answer.owner.owner_account} ({answer.owner.reason})", soft_wrap=True)
+
+
 @command("lineage", read_only=True)
 def lineage_cmd(
-    object_arn: str = typer.Argument(..., help="The S3 object ARN an output was written to."),
+    object_arn: str = typer.Argument(..., help="The S3 object ARN an output was written to, or a MediaConvert "
+                                     "job ARN."),
     at: str = AT, json_output: bool = JSON,
 ) -> None:
     """Job → creator → passed role → session → output object → owner account."""
+    from projections.results import JobAnswer
+
     with _ledger() as ledger:
         result = ledger.lineage(object_arn, at)
         if wants_json(json_output):
             emit_json(result.to_dict())
+            return
+        if isinstance(result, JobAnswer):
+            _print_job(result)
             return
         _print_lineage(result)
         if result.owner is not None:

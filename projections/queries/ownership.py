@@ -11,7 +11,8 @@ from typing import Any
 
 from ledger.domain.state import resulting_owner
 from ledger.errors import NotFoundError, ValidationError
-from projections.results import AsOf, JobLineage, LineageResult, Origin, OwnerResult, SessionLineage
+from ledger.timeaxis import parse_iso, to_us
+from projections.results import AsOf, JobAnswer, JobLineage, LineageResult, Origin, OwnerResult, SessionLineage
 from projections.view import Snapshot
 
 
@@ -62,6 +63,7 @@ def _s3_owner(snap: Snapshot, as_of: AsOf, resource: str) -> OwnerResult:
 def lineage(snap: Snapshot, as_of: AsOf, object_arn: str, owner: Callable[[], OwnerResult]) -> LineageResult:
     """Job → creator → passed role → session → object, with the object's owner (`owner()`, asked
     once the object is known to exist)."""
+    _require_arn(object_arn)
     obj = snap.object(object_arn)
     if obj is None:
         raise NotFoundError(f"object {object_arn} was not written by this time", entity=object_arn)
@@ -69,17 +71,68 @@ def lineage(snap: Snapshot, as_of: AsOf, object_arn: str, owner: Callable[[], Ow
     return replace(found, owner=replace(owner(), lineage=None), as_of=as_of)
 
 
+def job_lineage(snap: Snapshot, as_of: AsOf, job_arn: str, owner: Callable[[], OwnerResult]) -> JobAnswer:
+    """A MediaConvert job: its creator, passed role, the session it wrote with and every output it had
+    written by T, with the job's owning account."""
+    job = _job_at(snap, job_arn)
+    if job is None:
+        raise NotFoundError(f"job {job_arn} does not exist at this time", entity=job_arn)
+    outputs = []
+    buckets = {str(o).removeprefix("s3://").split("/", 1)[0] for o in job[0].get("outputs") or ()}
+    found = snap.source.history("object", subjects=buckets) if buckets else snap.source.history("object")
+    for f in sorted(found, key=lambda f: (f.valid_from, f.opened_position)):
+        if f.payload.get("job_arn") == job_arn and f.valid_from <= snap.at_us:
+            outputs.append(_lineage(snap, f.payload, f.origin()))
+    session = next((o.session for o in outputs if o.session is not None), None)
+    return JobAnswer(job=_job_of(job), outputs=tuple(outputs), session=session, owner=owner(), as_of=as_of)
+
+
+def is_job_arn(arn: str) -> bool:
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[2] == "mediaconvert" and parts[5].startswith("jobs/")
+
+
+def _require_arn(text: str) -> None:
+    parts = text.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[2]:
+        raise ValidationError(f"{text!r} is not an ARN: give an S3 object ARN (arn:aws:s3:::BUCKET/KEY) "
+                              "or a MediaConvert job ARN")
+    if parts[2] != "s3" or "/" not in parts[5]:
+        raise ValidationError(f"{text} is neither an S3 object ARN nor a MediaConvert job ARN")
+
+
+def _job_at(snap: Snapshot, job_arn: str) -> tuple[dict[str, Any], Origin] | None:
+    """The job as created, once created: a job stays in the lineage after it ends."""
+    found = [f for f in snap.source.history("job", refs={job_arn}) if f.valid_from <= snap.at_us]
+    if not found:
+        return None
+    f = max(found, key=lambda f: (f.valid_from, f.opened_position))
+    return f.payload, f.origin()
+
+
+def _job_of(job: tuple[dict[str, Any], Origin]) -> JobLineage:
+    j, jo = job
+    return JobLineage(arn=j["job_arn"], account=j["account"], created=jo, creator=j["creator_arn"],
+                      passed_role=j["role_arn"], queue=j["queue_arn"])
+
+
+def _session_at_write(snap: Snapshot, payload: dict[str, Any], written_us: int) -> tuple[dict[str, Any], Origin] | None:
+    """The session whose credentials wrote the object: the one the write names, else the latest of
+    that ARN issued by the write. History, not state at T: it stays after the session expires."""
+    found = snap.source.history("session", refs={payload["writer_arn"]})
+    named = [f for f in found if f.payload.get("session_id") == payload.get("writer_session_id")]
+    issued = [f for f in found if f.valid_from <= written_us]
+    pick = named or issued
+    if not pick:
+        return None
+    f = max(pick, key=lambda f: (f.valid_from, f.opened_position))
+    return f.payload, f.origin()
+
+
 def _lineage(snap: Snapshot, payload: dict[str, Any], origin: Origin) -> LineageResult:
-    job = snap.job(payload["job_arn"]) if payload.get("job_arn") else None
-    job_lineage = None
-    if job is not None:
-        j, jo = job
-        job_lineage = JobLineage(arn=j["job_arn"], account=j["account"], created=jo, creator=j["creator_arn"],
-                                 passed_role=j["role_arn"], queue=j["queue_arn"])
-    sessions = snap.sessions_by_arn(payload["writer_arn"])
-    session = next((s for s in sessions if s[0]["session_id"] == payload.get("writer_session_id")), None)
-    if session is None and sessions:
-        session = sessions[-1]
+    job = _job_at(snap, payload["job_arn"]) if payload.get("job_arn") else None
+    written_us = to_us(parse_iso(origin["occurred_at"])) if origin.get("occurred_at") else snap.at_us
+    session = _session_at_write(snap, payload, written_us)
     session_lineage = None
     if session is not None:
         s, so = session
@@ -87,8 +140,8 @@ def _lineage(snap: Snapshot, payload: dict[str, Any], origin: Origin) -> Lineage
                                          caller=s.get("caller_arn"), via=s.get("via"))
     return LineageResult(object_arn=payload["object_arn"], written=origin, writer=payload["writer_arn"],
                          writer_account=payload["writer_account"], acl=payload.get("acl"),
-                         object_ownership_at_write=payload["object_ownership"], job=job_lineage,
-                         session=session_lineage)
+                         object_ownership_at_write=payload["object_ownership"],
+                         job=_job_of(job) if job is not None else None, session=session_lineage)
 
 
 def _write_owner(payload: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from projections.queries import history, ownership, timeresolve, what_can, who_c
 from projections.results import (
     AsOf,
     DiffResult,
+    JobAnswer,
     LineageResult,
     OwnerResult,
     TimelineResult,
@@ -223,7 +224,8 @@ class ReadSide:
     def timeline(self, principal: str, action: str, resource: str, start: Time = None, end: Time = None,
                  context: dict[str, Any] | None = None, known_at: str | int | None = None) -> TimelineResult:
         snap, as_of = self.snapshot(None, known_at)
-        return history.timeline(snap.source, as_of, self._micros, principal, action, resource, start, end, context)
+        return history.timeline(snap.source, as_of, self._micros, principal, action, resource, start, end, context,
+                                now_us=snap.at_us)
 
     def universe(self, times: Iterable[int], source: Any = None) -> tuple[list[str], list[tuple[str, str]]]:
         return history.universe(source or self.facts, times)
@@ -231,11 +233,15 @@ class ReadSide:
     def diff(self, t1: datetime | str, t2: datetime | str, principals: Iterable[str] | None = None,
              pairs: Iterable[tuple[str, str]] | None = None, known_at: str | int | None = None) -> DiffResult:
         snap, as_of = self.snapshot(t1, known_at)
-        return history.diff(snap.source, as_of, self._micros, t1, t2, principals, pairs)
+        return history.diff(snap.source, as_of, self._micros, t1, t2, principals, pairs, self.event_at)
 
     def owner_of(self, resource: str, at: Time = None, known_at: str | int | None = None) -> OwnerResult:
         return ownership.owner_of(*self.snapshot(at, known_at), resource)
 
-    def lineage(self, object_arn: str, at: Time = None, known_at: str | int | None = None) -> LineageResult:
+    def lineage(self, object_arn: str, at: Time = None, known_at: str | int | None = None) -> LineageResult | JobAnswer:
+        """An object's lineage, or a MediaConvert job's (its outputs, creator, role and session)."""
+        if ownership.is_job_arn(object_arn):
+            return ownership.job_lineage(*self.snapshot(at, known_at), object_arn,
+                                         lambda: self.owner_of(object_arn, at, known_at))
         return ownership.lineage(*self.snapshot(at, known_at), object_arn,
                                  lambda: self.owner_of(object_arn, at, known_at))
