@@ -1,5 +1,5 @@
 """Imports every command module so each registers its commands on the shared `app`."""
 
-from ledger.cli import audit, core, imports, integrity, maintain
+from ledger.cli import audit, core, imports, integrity, maintain, report
 
-__all__ = ["audit", "core", "imports", "integrity", "maintain"]
+__all__ = ["audit", "core", "imports", "integrity", "maintain", "report"]

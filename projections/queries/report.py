@@ -86,7 +86,7 @@ class _Build:
     intervals: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)
     principals: set[str] = field(default_factory=set)
-    edge_ids: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    edge_ids: dict[tuple[str, str, str, str, str], int] = field(default_factory=dict)
     graph_samples: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -207,16 +207,23 @@ def _distinct_events(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [seen[k] for k in sorted(seen, key=lambda p: p or 0)]
 
 
-def _entry_edges(entry: WhoCanEntry, action: str, resource: str) -> list[tuple[str, str, str, str]]:
-    del action  # each step's own action labels its edge
-    return rp.edges(entry, resource)
+def _entry_edges(entry: WhoCanEntry, action: str, resource: str) -> list[tuple[str, str, str, str, str]]:
+    """The entry's path edges, each tagged with the action the path leads to (the page shows one at a time)."""
+    return [(*edge, action) for edge in rp.edges(entry, resource)]
 
 
 def _principals(arns: set[str]) -> list[dict[str, Any]]:
     """One row per principal, grouped by account (then by name)."""
-    rows = [{"arn": a, "account": _account(a), "label": a.split(":", 5)[5] if a.count(":") >= 5 else a}
-            for a in arns]
+    rows = [{"arn": a, "account": _account(a), "label": _label(a)} for a in arns]
     return sorted(rows, key=lambda r: (r["account"], r["label"]))
+
+
+def _label(arn: str) -> str:
+    """An ARN by its resource part; an account root with its account (two roots would read alike)."""
+    if not arn.startswith("arn:") or arn.count(":") < 5:
+        return arn
+    rest = arn.split(":", 5)[5]
+    return f"root ({_account(arn)})" if rest == "root" else rest
 
 
 def _account(arn: str) -> str:
@@ -228,10 +235,10 @@ def _graph(out: _Build, resource: str) -> dict[str, Any]:
     """Nodes and labelled edges of every path at any sample, and which edges hold at each sample."""
     edges = sorted(out.edge_ids, key=lambda e: out.edge_ids[e])
     names = sorted({n for e in edges for n in e[:2]} | {resource}, key=lambda n: (rp.node_kind(n, resource), n))
-    nodes = [{"id": n, "kind": rp.node_kind(n, resource), "account": _account(n),
-              "label": n.split(":", 5)[5] if n.startswith("arn:") and n.count(":") >= 5 else n} for n in names]
+    nodes = [{"id": n, "kind": rp.node_kind(n, resource), "account": _account(n), "label": _label(n)} for n in names]
     return {"nodes": nodes,
-            "edges": [{"from": e[0], "to": e[1], "action": e[2], "statements": e[3]} for e in edges],
+            "edges": [{"from": e[0], "to": e[1], "action": e[2], "statements": e[3], "for_action": e[4]}
+                      for e in edges],
             "samples": out.graph_samples}
 
 
