@@ -56,7 +56,7 @@ def report_html(data: dict[str, Any]) -> str:
     from jinja2 import Environment
     from markupsafe import Markup
 
-    env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)  # noqa: S701 - autoescape is on
+    env = Environment(autoescape=True, trim_blocks=False, lstrip_blocks=False)
     template = env.from_string(_asset("report.html"))
     actions = [a["action"] for a in data["actions"]]
     default = next((a for a in _DEFAULT_ACTIONS if a in actions), actions[0] if actions else "")
