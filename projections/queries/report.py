@@ -18,7 +18,7 @@ from projections.queries import report_paths as rp
 from projections.queries import who_can
 from projections.results import WhoCanEntry
 from projections.sql_read import live_facts
-from projections.sql_report import Boundary, change_points, objects_written
+from projections.sql_report import Boundary, change_points, objects_written, principal_kinds, related
 from projections.view import Snapshot
 
 # The actions that matter for each kind of resource: (action, applies to the object or the bucket).
@@ -90,11 +90,13 @@ class _Build:
     graph_samples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def build(read_side: Any, tgt: Target, low: int, high: int) -> dict[str, Any]:
-    """The report over valid time [low, high): samples at `low` and at each change inside it."""
+def build(read_side: Any, tgt: Target, low: int, high: int, *, incremental: bool = True) -> dict[str, Any]:
+    """The report over valid time [low, high): samples at `low` and at each change inside it. With
+    `incremental`, a change that touches only some users' own facts re-decides those users (and
+    the roles their paths go through) and keeps everyone else's answer; any other change re-decides all."""
     if high <= low:
         raise ValidationError("the report's window is empty: --to must be after --from")
-    bounds = change_points(read_side.engine, low, high - 1)
+    bounds = change_points(read_side.engine, low, high - 1, tgt.bucket)
     times = [low, *sorted({b.at for b in bounds})]
     causes: dict[int, list[Boundary]] = {}
     for b in bounds:
@@ -102,20 +104,29 @@ def build(read_side: Any, tgt: Target, low: int, high: int) -> dict[str, Any]:
     events = _EventCache(read_side.event_at)
     out = _Build()
     opened: dict[tuple[str, str], _Open] = {}
+    current: dict[tuple[str, str], tuple[tuple[str, str], WhoCanEntry]] = {}
+    edges_of: dict[str, set[int]] = {}
     previous_edges: set[int] = set()
     as_of: dict[str, Any] = {}
     for t in times:
-        answers, as_of = _decide_at(read_side, tgt, t)
-        why = [events.describe(b) for b in causes.get(t, [])]
-        current: dict[tuple[str, str], tuple[tuple[str, str], WhoCanEntry]] = {}
+        users = _affected(read_side.engine, causes.get(t, []), t) if incremental and t != low else None
+        answers, as_of, decided = _decide_at(read_side, tgt, t, users)
+        fresh: dict[tuple[str, str], tuple[tuple[str, str], WhoCanEntry]] = {}
+        fresh_edges: dict[str, set[int]] = {}
         for action, entries in answers.items():
             for entry in entries:
                 status = "conditional" if entry.conditional else "allowed"
-                current[(entry.principal, action)] = ((status, rp.how(entry)), entry)
-        _advance(out, opened, current, t, why, events)
-        edges = {out.edge_ids.setdefault(e, len(out.edge_ids))
-                 for action, entries in answers.items() for entry in entries
-                 for e in _entry_edges(entry, action, tgt.resource)}
+                fresh[(entry.principal, action)] = ((status, rp.how(entry)), entry)
+                fresh_edges.setdefault(entry.principal, set()).update(
+                    out.edge_ids.setdefault(e, len(out.edge_ids)) for e in _entry_edges(entry, action, tgt.resource))
+        if decided is None:
+            current, edges_of = fresh, fresh_edges
+        else:
+            redone = decided | {p for p, _ in fresh}
+            current = {k: v for k, v in current.items() if k[0] not in redone} | fresh
+            edges_of = {p: e for p, e in edges_of.items() if p not in redone} | fresh_edges
+        _advance(out, opened, current, t, [events.describe(b) for b in causes.get(t, [])], events)
+        edges = set().union(*edges_of.values()) if edges_of else set()
         out.graph_samples.append({"at": _iso(t), "at_us": t, "add": sorted(edges - previous_edges),
                                   "del": sorted(previous_edges - edges)})
         previous_edges = edges
@@ -136,18 +147,62 @@ def build(read_side: Any, tgt: Target, low: int, high: int) -> dict[str, Any]:
     }
 
 
-def _decide_at(read_side: Any, tgt: Target, t: int) -> tuple[dict[str, list[WhoCanEntry]], dict[str, Any]]:
-    """who_can with paths for every pair, on one snapshot of the state at `t`."""
+# Changes whose effect on other principals' answers the report does not trace: re-decide everyone.
+_EVERYONE = frozenset({"account", "scp", "trust", "principal", "bucket", "bucket_policy", "ownership"})
+
+
+def _affected(engine: Any, bounds: list[Boundary], t: int) -> set[str] | None:
+    """The users whose own answers the changes at `t` can alter, or None when anyone's can: a
+    membership, an attachment, an inline policy, a boundary or a tag of users and groups reaches
+    only those users (no one acts through a user); one of a role reaches whoever passes or assumes
+    it, and accounts, SCPs, trust, principals and the bucket reach everyone."""
+    users: set[str] = set()
+    holders: set[str] = set()
+    policies: set[str] = set()
+    for b in bounds:
+        if b.kind in _EVERYONE:
+            return None
+        if b.kind == "member":
+            users.add(b.subject)
+        elif b.kind in ("pdefault", "policy"):
+            policies.add(b.subject)
+        else:
+            holders.add(b.subject)
+    if policies:
+        holders |= related(engine, "attach", "ref", policies, t) | related(engine, "boundary", "ref", policies, t)
+    kinds = principal_kinds(engine, holders, t)
+    groups = set()
+    for holder in holders:
+        kind = kinds.get(holder, ("?", ""))[0]
+        if kind == "user":
+            users.add(holder)
+        elif kind == "group":
+            groups.add(holder)
+        else:
+            return None
+    users |= related(engine, "member", "ref", groups, t) if groups else set()
+    found = principal_kinds(engine, users, t)
+    if len(found) < len(users) or any(kind != "user" for kind, _ in found.values()):
+        return None
+    return {arn for _, arn in found.values()}
+
+
+def _decide_at(read_side: Any, tgt: Target, t: int, users: set[str] | None
+               ) -> tuple[dict[str, list[WhoCanEntry]], dict[str, Any], set[str] | None]:
+    """who_can with paths for every pair, on one snapshot of the state at `t`: for everyone, or
+    for `users` and every role (their paths go through the roles). Returns who was decided."""
     snap, as_of = read_side.snapshot(from_us(t))
     state = live_facts(read_side.engine, read_side.facts.token, snap.at_us)
     snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
+    decided = None if users is None else users | {p.arn for p in snap.principals() if p.kind == "role"}
+    only = None if decided is None else frozenset(decided)
     answers: dict[str, list[WhoCanEntry]] = {}
     with collector_paused():
         for action, resource in tgt.pairs:
             found = who_can.who_can(snap, as_of, action, resource, paths=True, max_depth=MAX_DEPTH, context=None,
-                                    prune=True)
+                                    prune=True, only=only)
             answers[action] = list(found.principals)
-    return answers, as_of
+    return answers, as_of, decided
 
 
 def _advance(out: _Build, opened: dict[tuple[str, str], _Open],
