@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, or_, select
 
 from projections.tables import facts
 
@@ -49,7 +49,7 @@ def change_points(engine: Engine, low: int, high: int, bucket: str | None = None
     bucket kind for `bucket` (every bucket's when None), in time order."""
     opened = and_(facts.c.valid_from > low, facts.c.valid_from <= high)
     closed = and_(facts.c.valid_to > low, facts.c.valid_to <= high)
-    buckets = facts.c.kind.in_(BUCKET_KINDS)
+    buckets: ColumnElement[bool] = facts.c.kind.in_(BUCKET_KINDS)
     if bucket is not None:
         buckets = and_(buckets, facts.c.subject == bucket)
     stmt = select(facts.c.fact_key, facts.c.kind, facts.c.valid_from, facts.c.valid_to, facts.c.opened_position,

@@ -43,15 +43,25 @@ def _window(result: TimelineResult) -> tuple[int, int]:
 
 
 def _bar(result: TimelineResult, lo: int, hi: int, width: int) -> str:
+    """Each column shows the answer in force at its middle; an interval too short to hold any
+    column's middle still marks the column it starts in, so no change disappears."""
     cells = [" "] * width
+    span = hi - lo
+    shown: list[tuple[int, str]] = []
     for iv in result.intervals:
         start, end = max(iv.start_us, lo), min(iv.end_us if iv.end_us is not None else hi, hi)
-        if end < start:
+        if end <= start:
             continue
-        first = min(width - 1, int((start - lo) * width / (hi - lo)))
-        last = max(first + 1, min(width, -(-(end - lo) * width // (hi - lo))))
-        for col in range(first, last):
-            cells[col] = CHARS[_kind(iv)]
+        char = CHARS[_kind(iv)]
+        first = -(-((start - lo) * width * 2 - span) // (2 * span))  # first column whose middle is >= start
+        last = -(-((end - lo) * width * 2 - span) // (2 * span))  # first column whose middle is >= end
+        cols = range(max(first, 0), min(last, width))
+        for col in cols:
+            cells[col] = char
+        if not cols:
+            shown.append((min(width - 1, (start - lo) * width // span), char))
+    for col, char in shown:
+        cells[col] = char
     return "".join(cells)
 
 
