@@ -33,6 +33,31 @@ def _json_for_script(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _page_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The report as the page embeds it: intervals as rows of indices into tables of principals,
+    actions, kinds of access, paths and events (each event once), which the page's script turns
+    back into the records `--json` prints. Everything else as it is."""
+    events: dict[int, list[Any]] = {}
+    tables: dict[str, dict[str, int]] = {"principals": {}, "actions": {}, "how": {}, "paths": {}}
+
+    def index(table: str, value: str) -> int:
+        return tables[table].setdefault(value, len(tables[table]))
+
+    def cite(items: list[dict[str, Any]]) -> list[int]:
+        for e in items:
+            events.setdefault(int(e["position"]), [e.get("event_type"), e.get("occurred_at"), e.get("actor")])
+        return [int(e["position"]) for e in items]
+
+    rows = [[index("principals", i["principal"]), index("actions", i["action"]),
+             1 if i["status"] == "conditional" else 0, index("how", i["how"]), i["start"], i["end"],
+             cite(i["opened_by"]), cite(i["closed_by"]), index("paths", i["path"]), i["missing_context"],
+             1 if i["open_at_end"] else 0] for i in data["intervals"]]
+    page = {k: v for k, v in data.items() if k not in ("intervals", "outputs", "changes")}
+    page["compact"] = {"rows": rows, "events": {str(k): v for k, v in events.items()},
+                       **{name: list(values) for name, values in tables.items()}}
+    return page
+
+
 def _final_edges(data: dict[str, Any]) -> list[dict[str, Any]]:
     """The path edges in force at the last change point of the window."""
     on: set[int] = set()
@@ -63,7 +88,7 @@ def report_html(data: dict[str, Any]) -> str:
     return template.render(
         r=data, p=data["provenance"], default_action=default, final_edges=_final_edges(data),
         version=_version(), plotly_version=PLOTLY_VERSION,
-        data_json=Markup(_json_for_script(data)),  # noqa: S704 - escaped above for a script element
+        data_json=Markup(_json_for_script(_page_data(data))),  # noqa: S704 - escaped above for a script element
         plotly_js=Markup(_asset("plotly-basic.min.js")),  # noqa: S704 - the vendored library, checked for </script
         page_js=Markup(_asset("report.js")),  # noqa: S704 - our own script, no recorded text in it
     )

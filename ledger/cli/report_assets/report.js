@@ -3,6 +3,15 @@
 (function () {
   "use strict";
   var R = JSON.parse(document.getElementById("report-data").textContent);
+  // The intervals come as rows of indices (see report_html._page_data): rebuild the records.
+  (function (c) {
+    function cited(list) { return list.map(function (p) { var e = c.events[p]; return { position: p, event_type: e[0], occurred_at: e[1], actor: e[2] }; }); }
+    R.intervals = c.rows.map(function (r) {
+      return { principal: c.principals[r[0]], action: c.actions[r[1]], status: r[2] ? "conditional" : "allowed",
+               how: c.how[r[3]], start: r[4], end: r[5], opened_by: cited(r[6]), closed_by: cited(r[7]),
+               path: c.paths[r[8]], missing_context: r[9], open_at_end: !!r[10] };
+    });
+  })(R.compact);
   var COLOURS = {
     "identity policy": "#1565c0", "resource policy": "#ef6c00", "identity and resource policy": "#6a1b9a",
     "role chain": "#2e7d32", "service role": "#00838f", "account root": "#616161", "trust policy (account)": "#ad1457"
