@@ -110,7 +110,7 @@ def build(read_side: Any, tgt: Target, low: int, high: int, *, incremental: bool
     as_of: dict[str, Any] = {}
     for t in times:
         users = _affected(read_side.engine, causes.get(t, []), t) if incremental and t != low else None
-        answers, as_of, decided = _decide_at(read_side, tgt, t, users)
+        answers, as_of, decided = _decide_at(read_side, tgt, t, users, {p for p, _ in current})
         fresh: dict[tuple[str, str], tuple[tuple[str, str], WhoCanEntry]] = {}
         fresh_edges: dict[str, set[int]] = {}
         for action, entries in answers.items():
@@ -187,14 +187,17 @@ def _affected(engine: Any, bounds: list[Boundary], t: int) -> set[str] | None:
     return {arn for _, arn in found.values()}
 
 
-def _decide_at(read_side: Any, tgt: Target, t: int, users: set[str] | None
+def _decide_at(read_side: Any, tgt: Target, t: int, users: set[str] | None, reaching: set[str]
                ) -> tuple[dict[str, list[WhoCanEntry]], dict[str, Any], set[str] | None]:
     """who_can with paths for every pair, on one snapshot of the state at `t`: for everyone, or
-    for `users` and every role (their paths go through the roles). Returns who was decided."""
+    for `users` and the roles `reaching` the resource (every role on a path to it reaches it
+    itself by the rest of that path, and a change of users only leaves the roles' answers as
+    they were). Returns who was decided."""
     snap, as_of = read_side.snapshot(from_us(t))
     state = live_facts(read_side.engine, read_side.facts.token, snap.at_us)
     snap = Snapshot(snap.source, snap.at_us, snap.position).preload(state, _NOT_PRELOADED)
-    decided = None if users is None else users | {p.arn for p in snap.principals() if p.kind == "role"}
+    decided = None if users is None else users | {p.arn for p in snap.principals()
+                                                  if p.kind == "role" and p.arn in reaching}
     only = None if decided is None else frozenset(decided)
     answers: dict[str, list[WhoCanEntry]] = {}
     with collector_paused():
