@@ -22,7 +22,8 @@ def build_report(ledger: Any, resource: str, actions: Sequence[str] = (), start:
 
     tgt = target(resource, actions)
     rs = ledger.read_side()
-    position = rs._caught_up()
+    ledger.project()  # every answer below reads the projection as of this position
+    position = rs.position()
     first = ledger.store.read_log(0, 1)
     low = rs.resolve_time(start)[0] if start is not None else (to_us(first[0].occurred_at) if first else 0)
     high = rs.resolve_time(end)[0] if end is not None else to_us(datetime.now(UTC))
