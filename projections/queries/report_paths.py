@@ -12,8 +12,9 @@ from projections.results import PathStep, WhoCanEntry
 
 SERVICE_NODE = "mediaconvert.amazonaws.com"
 # The kinds of access, in the order the page's legend lists them.
-HOW = ("identity policy", "resource policy", "identity and resource policy", "role chain", "service role",
-       "account root", "trust policy (account)")
+HOW = ("identity policy", "bucket policy", "identity and bucket policy", "trust policy", "identity and trust policy",
+       "resource policy", "identity and resource policy", "role chain", "service role", "account root",
+       "trust policy (account)")
 _VIA_SERVICE = ("iam:passrole", "mediaconvert:createjob")
 
 
@@ -24,16 +25,21 @@ def how(entry: WhoCanEntry) -> str:
     if len(entry.path) > 1:
         passes = any(step.action.lower() in _VIA_SERVICE for step in entry.path)
         return "service role" if passes else "role chain"
-    types = {m.source_policy_type for step in entry.path for m in step.via if m.effect == "Allow"}
-    resource = "resource" in types
-    identity = bool(types - {"resource"})
+    allows = [m for step in entry.path for m in step.via if m.effect == "Allow"]
+    identity = any(m.source_policy_type != "resource" for m in allows)
+    kinds = {_resource_kind(m.source_policy_id) for m in allows if m.source_policy_type == "resource"}
+    resource = kinds.pop() if len(kinds) == 1 else "resource policy" if kinds else None
     if identity and resource:
-        return "identity and resource policy"
-    if resource:
-        return "resource policy"
-    if identity:
-        return "identity policy"
-    return "account root"
+        return f"identity and {resource}"
+    return resource or ("identity policy" if identity else "account root")
+
+
+def _resource_kind(policy_id: str) -> str:
+    """bucket policy, trust policy, or resource policy: by the id the engine gives the policy."""
+    for prefix, kind in (("bucket-policy:", "bucket policy"), ("trust-policy:", "trust policy")):
+        if policy_id.startswith(prefix):
+            return kind
+    return "resource policy"
 
 
 def statement_label(step: PathStep) -> str:

@@ -13,7 +13,9 @@
     });
   })(R.compact);
   var COLOURS = {
-    "identity policy": "#1565c0", "resource policy": "#ef6c00", "identity and resource policy": "#6a1b9a",
+    "identity policy": "#1565c0", "bucket policy": "#ef6c00", "identity and bucket policy": "#6a1b9a",
+    "trust policy": "#8d6e63", "identity and trust policy": "#5d4037",
+    "resource policy": "#f9a825", "identity and resource policy": "#9e9d24",
     "role chain": "#2e7d32", "service role": "#00838f", "account root": "#616161", "trust policy (account)": "#ad1457"
   };
   var rowOf = {};
