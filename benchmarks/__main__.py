@@ -19,6 +19,7 @@ SUITES = {
     "import": ("benchmarks.bench_import", "CloudTrail and AWS Config import throughput and memory"),
     "integrity": ("benchmarks.bench_integrity", "Tamper evidence: verify throughput"),
     "trust": ("benchmarks.bench_trust", "Trust report: tamper, concurrency, crash and fuzz campaigns"),
+    "report": ("benchmarks.bench_report", "ledger report: one bucket over a year, page size, first paint"),
     "scale": ("benchmarks.bench_scale", "Issue 12 scale targets: measured, same-run baseline, ratio (>1: better)"),
 }
 

@@ -348,3 +348,12 @@ def _past_decision_and_proof(ledger: Ledger, facts: StoryFacts) -> dict[str, Any
         "projection_verified": report.projection.ok,
         "projection_reason": report.projection.reason,
     }
+
+
+# The report `ledger demo` writes: the output bucket over the story's first quarter.
+REPORT_WINDOW = ("2024-01-01T00:00:00Z", "2024-04-01T00:00:00Z")
+
+
+def demo_report(ledger: Ledger) -> dict[str, Any]:
+    """The access report of the output bucket over the story's quarter (see `Ledger.report`)."""
+    return ledger.report(f"arn:aws:s3:::{OUTPUT_BUCKET}", start=REPORT_WINDOW[0], end=REPORT_WINDOW[1])

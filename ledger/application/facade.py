@@ -376,6 +376,14 @@ class Ledger(PolicyCommands, AuditQueries):
                 matched.append(event)
         return matched
 
+    def report(self, resource: str, actions: Sequence[str] = (), start: datetime | str | None = None,
+               end: datetime | str | None = None, *, verify: bool = True) -> dict[str, Any]:
+        """Who could act on `resource` over [start, end), how, what changed it, the objects written
+        into it and who owns them, with provenance (see `ledger.application.reporting`). JSON-ready."""
+        from ledger.application.reporting import build_report
+
+        return build_report(self, resource, actions, start, end, verify=verify)
+
     def prove_decision(self, answer: Any, checkpoint: Any = None) -> dict[str, Any]:
         """Inclusion proofs of every event an answer cites (a `can` decision or a `who_can`
         result: each matched statement's origin, memberships included), against `checkpoint`

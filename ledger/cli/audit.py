@@ -312,15 +312,9 @@ def timeline_cmd(
             emit_json(result.to_dict())
             return
         ivs = result.intervals
-        width = max(20, min(console.width - 4, 100))
-        if ivs:
-            lo = ivs[0].start_us
-            hi = max(_to_us(result.end) or lo, ivs[-1].start_us) + 1
-            bar = Text()
-            for iv in ivs:
-                span = ((iv.end_us or hi) - iv.start_us) / (hi - lo)
-                bar.append("█" * max(1, round(span * width)), style="green" if iv.allowed else "red")
-            console.print(bar)
+        from ledger.cli.timeline_view import print_timeline
+
+        print_timeline(console, result)
         console.print(table("from", "to", "decision", "caused by", title=f"{principal} {action} {resource}",
                             rows=[(iv.start, iv.end or "now", iv.eval_decision,
                                    ", ".join(_cause(c) for c in iv.started_by)) for iv in ivs]))

@@ -161,19 +161,23 @@ DEMO_EVENTS_HELP = "Also list every recorded event in full (default: one line pe
 def demo(
     db_file: Path = typer.Option(Path("ledger-demo.db"), "--db-file", help="Fresh SQLite file for the demo."),
     events: bool = typer.Option(False, "--events", help=DEMO_EVENTS_HELP),
+    report_file: Path = typer.Option(Path("ledger-demo-report.html"), "--report-file",
+                                     help="Where to write the output bucket's HTML access report."),
     json_output: bool = json_option(),
 ) -> None:
     """Record the AWS guide's MediaConvert story in a fresh SQLite file; answer the five audit questions."""
-    from ledger.application.demo import CAST, audit_answers, record_story
+    from ledger.application.demo import CAST, audit_answers, demo_report, record_story
     from ledger.application.facade import Ledger
+    from ledger.cli.report_html import write_report_html
 
     with _PrivateFile(db_file) as scratch, Ledger.open(f"sqlite:///{scratch}") as ledger:
         facts = record_story(ledger)
         recorded = list(ledger.events())
         answers = audit_answers(ledger, facts)
+        report_size = write_report_html(str(report_file), demo_report(ledger))
     if wants_json(json_output):
         emit_json({"db": str(db_file), "events": [event_row(e) for e in recorded], "answers": answers,
-                   "cast": CAST})
+                   "cast": CAST, "report": str(report_file)})
         return
     from ledger.cli.demo_view import print_cast, print_demo_answers
 
@@ -188,6 +192,9 @@ def demo(
         f"\nRecorded in {db_file}. Explore: ledger --db sqlite:///{db_file} who-can s3:PutObject "
         f"{facts.first_output} --at {facts.while_granted} --paths", soft_wrap=True,
     )
+    console.print(f"\nThe output bucket's access report (who could write, read or delete it over the quarter, "
+                  f"how, and what changed it): {report_file.resolve()} ({report_size // 1024} KiB, one file, "
+                  "works offline; open it in any browser).", soft_wrap=True)
 
 
 class _PrivateFile:

@@ -7,6 +7,6 @@ inside the command that uses them (names for annotations under `TYPE_CHECKING`).
 `tests/foundation/test_startup.py` fails when `--help` loads one of them.
 """
 
-from ledger.cli import audit, core, imports, integrity, maintain
+from ledger.cli import audit, core, imports, integrity, maintain, report
 
-__all__ = ["audit", "core", "imports", "integrity", "maintain"]
+__all__ = ["audit", "core", "imports", "integrity", "maintain", "report"]

@@ -267,7 +267,7 @@ class Candidates:
         named, accounts, _ = self._named("sts:AssumeRole", role_arn)
         if named is None:
             return [a for a in self.callers if a not in settled]
-        picked = {a for a in named if a not in settled}
+        picked = {a for a in named if a not in settled and a in self.index}  # callers only (who_can's `only`)
         allowing = self._allowing("sts:assumerole", role_arn)
         for account in accounts:
             # `settled` only grows: keep per (account, grant set) the callers not settled yet.

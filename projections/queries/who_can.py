@@ -28,14 +28,18 @@ _EACH_OWNER = "each caller's own account (as if it owned it)"
 
 
 def who_can(snap: Snapshot, as_of: AsOf, action: str, resource: str, *, paths: bool, max_depth: int,
-            context: dict[str, Any] | None, prune: bool, resource_owner: str | None = None) -> WhoCanResult:
+            context: dict[str, Any] | None, prune: bool, resource_owner: str | None = None,
+            only: frozenset[str] | None = None) -> WhoCanResult:
     """Every caller allowed at T (with `paths`, also through role chains up to `max_depth` and
     PassRole to MediaConvert: a caller allowed directly by its own request, any other by its
     strongest path); for sts:AssumeRole, plus one
     delegated entry per trusted account. Callers whose answer rests on a policy the ledger never
-    saw are listed as conditional, naming it."""
+    saw are listed as conditional, naming it. `only` limits the callers decided (their paths
+    still go through every role, so give the roles too when asking for paths)."""
     ctx = dict(context or {})
     callers = [p.arn for p in snap.principals()] + [f"arn:aws:iam::{a}:root" for a in snap.accounts()]
+    if only is not None:  # a caller that re-decides a few principals (`ledger report`) asks for them only
+        callers = [c for c in callers if c in only]
     cands = Candidates(snap, callers, prune, resource_owner)
     best = Best()
     for arn in cands.for_action(action, evaluated_resource(action, resource)):

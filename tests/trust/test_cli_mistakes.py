@@ -34,6 +34,7 @@ READ_ONLY = {
     "checkpoint": ["checkpoint"],
     "prove": ["prove", "1"],
     "drift": ["drift"],
+    "report": ["report", "arn:aws:s3:::b"],
 }
 
 
