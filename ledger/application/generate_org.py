@@ -278,8 +278,8 @@ def _role(g: _OrgGen, world: OrgWorld, account: str, name: str, trust: str, poli
     g.emit(ev.RoleCreated, account, role_id=rid, role_name=name, role_arn=arn,
            trust_policy=trust_document(world, account, trust),
            max_session_duration=43200 if trust in ("identity", "hub") else 3600)
-    role = {"id": rid, "arn": arn, "name": name, "account": account, "trust": trust, "policies": [],
-            "family": family, "live": True}
+    role: dict[str, Any] = {"id": rid, "arn": arn, "name": name, "account": account, "trust": trust, "policies": [],
+                            "family": family, "live": True}
     world.by_name[(account, name)] = len(world.roles)
     world.roles.append(role)
     world.role_count[account] = world.role_count.get(account, 0) + 1

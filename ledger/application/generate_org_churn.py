@@ -97,7 +97,8 @@ def job(g: _OrgGen, world: OrgWorld) -> None:
            role_arn=role["arn"], outputs=(f"s3://{bucket['name']}/out/",))
     name = bucket["name"]
     g.emit(ev.OutputWritten, bucket["account"], at=at + timedelta(seconds=g.rnd.randint(30, 900)), bucket_name=name,
-           bucket_arn=f"arn:aws:s3:::{name}", key=f"out/{job_id}.mp4", object_arn=f"arn:aws:s3:::{name}/out/{job_id}.mp4",
+           bucket_arn=f"arn:aws:s3:::{name}", key=f"out/{job_id}.mp4",
+           object_arn=f"arn:aws:s3:::{name}/out/{job_id}.mp4",
            writer_arn=f"arn:aws:sts::{a}:assumed-role/media-convert/MediaConvert", writer_account=a, job_id=job_id,
            job_arn=job_arn, acl=g.rnd.choice([None, "bucket-owner-full-control"]), object_ownership="ObjectWriter",
            owner_account=a)
@@ -204,7 +205,8 @@ def access_key(g: _OrgGen, world: OrgWorld) -> None:
 def tag(g: _OrgGen, world: OrgWorld) -> None:
     role = _live_role(g, world)
     g.emit(ev.PrincipalTagged, role["account"], principal_kind="role", principal_id=role["id"],
-           principal_arn=role["arn"], tags={"team": f"team-{g.rnd.randrange(40)}", "cost-center": f"cc{g.rnd.randrange(9)}"})
+           principal_arn=role["arn"],
+           tags={"team": f"team-{g.rnd.randrange(40)}", "cost-center": f"cc{g.rnd.randrange(9)}"})
 
 
 def trust_update(g: _OrgGen, world: OrgWorld) -> None:

@@ -29,7 +29,8 @@ MANAGED: dict[str, Callable[[str, Any], dict[str, Any]]] = {
     "lz-readonly": lambda a, w: _doc(_allow(["s3:Get*", "s3:List*", "mediaconvert:Get*", "mediaconvert:List*",
                                              "iam:Get*", "iam:List*"])),
     "lz-s3-writer": lambda a, w: _doc(_allow(["s3:PutObject", "s3:GetObject"], "arn:aws:s3:::org-*/*")),
-    "lz-media-ops": lambda a, w: _doc(_allow(["mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:ListJobs"]),
+    "lz-media-ops": lambda a, w: _doc(_allow(["mediaconvert:CreateJob", "mediaconvert:GetJob",
+                                              "mediaconvert:ListJobs"]),
                                       _allow("iam:PassRole", f"arn:aws:iam::{a}:role/media-convert")),
     "lz-deployer": lambda a, w: _doc(_allow("sts:AssumeRole", "arn:aws:iam::*:role/app-*"),
                                      _allow(["cloudformation:*", "iam:PassRole"])),
@@ -108,7 +109,8 @@ def scp_documents() -> dict[str, dict[str, Any]]:
     }
 
 
-SCP_POOL = ["ec2:DeleteVpc", "guardduty:DeleteDetector", "securityhub:DisableSecurityHub", "iam:DeleteAccountPasswordPolicy"]
+SCP_POOL = ["ec2:DeleteVpc", "guardduty:DeleteDetector", "securityhub:DisableSecurityHub",
+            "iam:DeleteAccountPasswordPolicy"]
 
 
 def next_document(document: dict[str, Any], rnd: random.Random, pool: list[str] = VERSION_POOL) -> dict[str, Any]:
