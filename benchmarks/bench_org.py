@@ -63,7 +63,12 @@ def rebuild_phase(url: str) -> dict[str, Any]:
         read = sum(1 for _ in ledger.store.iter_log(batch=5000))
         read_wall, read_cpu = time.perf_counter() - wall, time.process_time() - cpu
         wall, cpu = time.perf_counter(), time.process_time()
-        done = ledger.read_side().rebuild()
+
+        def progress(done: int, total: int) -> None:  # on stderr: a rate survives a stopped run
+            print(json.dumps({"done": done, "total": total, "wall_s": round(time.perf_counter() - wall, 1),
+                              "cpu_s": round(time.process_time() - cpu, 1)}), file=sys.stderr, flush=True)
+
+        done = ledger.read_side().rebuild(progress)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"events": done, "iter_log_events_per_s": round(read / read_wall),
             "iter_log_cpu_events_per_s": round(read / read_cpu), "rebuild_s": round(wall, 1),
