@@ -69,19 +69,35 @@ def project_cmd(
 
 @command("generate", read_only=False, group=bench_app, path="bench generate")
 def bench_generate_cmd(
-    events: int = typer.Option(10_000, "--events", help="About how many events to append."),
+    events: int | None = typer.Option(None, "--events", help="About how many events to append "
+                                      "(default 10,000; the org profile's default is its tier, 10,000,000)."),
     seed: int = typer.Option(1, "--seed", help="Random seed (the same seed gives the same history)."),
+    profile: str = typer.Option("default", "--profile", help="default: a few accounts; org: an AWS Organization "
+                                "(OU tree, SCPs, landing-zone roles, cross-account chains, jobs and buckets)."),
+    accounts: int = typer.Option(200, "--accounts", help="org profile: member accounts, management included."),
+    principals: int = typer.Option(50_000, "--principals", help="org profile: users and roles at the start."),
     json_output: bool = JSON,
 ) -> None:
     """Append a synthetic history of about N events (accounts, principals, churn, jobs)."""
-    from ledger.application.generate import generate
+    from ledger.errors import ValidationError
 
+    if profile not in ("default", "org"):
+        raise ValidationError(f"unknown profile {profile[:40]!r}: use default or org")
+    if min(events if events is not None else 1, accounts, principals) < 1:
+        raise ValidationError("--events, --accounts and --principals must be positive")
     with _ledger() as ledger:
         started = time.perf_counter()
-        count = generate(ledger, events, seed)
+        if profile == "org":
+            from ledger.application.generate_org import OrgShape, generate_org
+
+            shape = OrgShape(accounts=accounts, principals=principals, events=events or 10_000_000)
+            count = generate_org(ledger, shape, seed)
+        else:
+            from ledger.application.generate import generate
+
+            count = generate(ledger, events or 10_000, seed)
         seconds = time.perf_counter() - started
         if wants_json(json_output):
-            emit_json({"events": count, "seconds": round(seconds, 3)})
+            emit_json({"events": count, "seconds": round(seconds, 3), "profile": profile})
         else:
-            console.print(f"generated {count} events in {seconds:.1f}s")
-
+            console.print(f"generated {count} events in {seconds:.1f}s ({profile} profile)")
