@@ -269,7 +269,7 @@ class EventStore:
                 # opening a new store at once can fail with "tuple concurrently updated" or a
                 # unique violation on the catalog. The DDL is idempotent, so try again.
                 if attempt + 1 < _OPEN_ATTEMPTS and _is_ddl_race(error):
-                    time.sleep(0.05 * (attempt + 1))
+                    time.sleep(min(0.05 * (attempt + 1), 0.5))
                     continue
                 raise StoreError(f"cannot open store {self.url.url!r}: {_first_line(error)}") from None
 
@@ -417,12 +417,16 @@ class EventStore:
             self.recorder.datastore.close()
 
 
-_OPEN_ATTEMPTS = 5
+_OPEN_ATTEMPTS = 40
 
 
 def _is_ddl_race(error: BaseException) -> bool:
+    # SQLite answers "database is locked" at once, without waiting out the busy timeout, when a
+    # transaction that has read must upgrade to write while another process writes (it would
+    # deadlock otherwise); creating a fresh store's tables from many processes meets exactly that.
     text = str(error)
-    return "concurrently updated" in text or "duplicate key value" in text or "already exists" in text
+    return ("concurrently updated" in text or "duplicate key value" in text or "already exists" in text
+            or "database is locked" in text)
 
 
 def _first_line(error: BaseException) -> str:

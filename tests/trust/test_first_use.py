@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ledger.application.facade import Ledger
 from tests.trust._concurrency import ROOT, race_first_use
@@ -78,3 +79,29 @@ class TestProjectionBootstrap:
             assert [0] == seen
         finally:
             engine.dispose()
+
+
+class TestOpeningRetriesSQLitesImmediateBusy:
+    """SQLite refuses at once ("database is locked", no busy wait) a reader's upgrade to writer
+    while another process writes; opening a fresh store must retry that, not fail the command."""
+
+    def test_open_succeeds_after_transient_database_is_locked(self, tmp_path: Path, monkeypatch: Any) -> None:
+        import sqlite3
+
+        from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+        from ledger.adapters.store import EventStore
+
+        real_create = SQLiteApplicationRecorder.create_table
+        refusals = {"left": 3}
+
+        def busy_then_create(recorder: Any) -> None:
+            if refusals["left"]:
+                refusals["left"] -= 1
+                raise sqlite3.OperationalError("database is locked")
+            real_create(recorder)
+
+        monkeypatch.setattr(SQLiteApplicationRecorder, "create_table", busy_then_create)
+        store = EventStore(f"sqlite:///{tmp_path / 'fresh.db'}")
+        assert 0 == refusals["left"]
+        assert [] == list(store.iter_log())
