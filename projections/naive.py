@@ -295,20 +295,24 @@ def naive_diff(events: Iterable[ev.LedgerEvent], t1: datetime | int, t2: datetim
 
 
 def naive_timeline(events: Iterable[ev.LedgerEvent], principal: str, action: str, resource: str,
-                   start: int, end: int) -> list[tuple[int, int, str]]:
+                   start: int, end: int) -> list[tuple[int, int, str, bool]]:
     """The reference for `timeline`: the decision replayed at every event time in (start, end],
-    merged into (start µs, end µs, EvalDecision) runs."""
+    merged into (start µs, end µs, EvalDecision, conditional) runs."""
     everything = list(events)
     times = sorted({start} | {to_us(e.occurred_at) for e in everything if start < to_us(e.occurred_at) <= end}
                    | _expiries(everything, start, end))
-    runs: list[tuple[int, int, str]] = []
+    runs: list[tuple[int, int, str, bool]] = []
     for t in times:
         d = decide(ReplaySnapshot(everything, t), principal, action, resource)  # type: ignore[arg-type]
-        if runs and runs[-1][2] == d.eval_decision:
+        # Written out here rather than shared with the query, so the reference stays independent.
+        conditional = d.eval_decision != "explicitDeny" and bool(
+            d.decision.conditional or d.decision.missing_context_values)
+        state = (d.eval_decision, conditional)
+        if runs and runs[-1][2:] == state:
             continue
         if runs:
-            runs[-1] = (runs[-1][0], t, runs[-1][2])
-        runs.append((t, end, d.eval_decision))
+            runs[-1] = (runs[-1][0], t, *runs[-1][2:])
+        runs.append((t, end, *state))
     return runs
 
 

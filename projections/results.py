@@ -230,6 +230,8 @@ class Interval(_ByKey):
     started_by: tuple[FactChange, ...]
     matched: tuple[MatchedStatement, ...]
     ended_by: tuple[FactChange, ...] | None = None
+    conditional: bool = False
+    missing_context: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"start": self.start, "start_us": self.start_us, "end": self.end,
@@ -238,6 +240,8 @@ class Interval(_ByKey):
                                "matched": _statements(self.matched)}
         if self.ended_by is not None:
             out["ended_by"] = [c.to_dict() for c in self.ended_by]
+        out["conditional"] = self.conditional  # extension: the answer depends on context not given
+        out["MissingContextValues"] = list(self.missing_context)
         return out
 
 

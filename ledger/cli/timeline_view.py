@@ -25,9 +25,11 @@ _TWO_DAYS_US = 2 * 86_400 * 1_000_000
 
 
 def _kind(iv: Interval) -> str:
-    if iv.allowed:
-        return "conditional" if getattr(iv, "conditional", False) else "allowed"
-    return "explicitDeny" if iv.eval_decision == "explicitDeny" else "implicitDeny"
+    if iv.eval_decision == "explicitDeny":
+        return "explicitDeny"
+    if iv.conditional:
+        return "conditional"
+    return "allowed" if iv.allowed else "implicitDeny"
 
 
 def _us(text: str | None) -> int | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -254,25 +255,29 @@ def timeline(source: Any, as_of: AsOf, to_micros: ToMicros, principal: str, acti
     for t in points:
         d = decide(Snapshot(g, t), principal, action, resource, context)
         notes.update(dict.fromkeys([*d.decision.errors, *d.all_notes]))
-        if intervals and intervals[-1].eval_decision == d.eval_decision:
+        conditional = depends_on_context(d.decision)
+        if intervals and (intervals[-1].eval_decision, intervals[-1].conditional) == (d.eval_decision, conditional):
             continue
         if intervals:
-            last = intervals[-1]
-            intervals[-1] = Interval(start=last.start, start_us=last.start_us, end=iso(t), end_us=t,
-                                     eval_decision=last.eval_decision, allowed=last.allowed,
-                                     started_by=last.started_by, matched=last.matched,
-                                     ended_by=dedupe(causes.get(t, [])))
+            intervals[-1] = replace(intervals[-1], end=iso(t), end_us=t, ended_by=dedupe(causes.get(t, [])))
         started_by = dedupe(causes.get(t, [])) if t != start_us or t in causes else ()
         intervals.append(Interval(start=iso(t), start_us=t, end=None, end_us=None, eval_decision=d.eval_decision,
-                                  allowed=d.allowed, started_by=started_by, matched=d.decision.matched_statements))
+                                  allowed=d.allowed, started_by=started_by, matched=d.decision.matched_statements,
+                                  conditional=conditional, missing_context=d.decision.missing_context_values))
     if end is not None and intervals:
         # The window ends at --end: whatever happened later is outside it, so nothing is "now".
-        last = intervals[-1]
-        intervals[-1] = Interval(start=last.start, start_us=last.start_us, end=iso(end_us), end_us=end_us,
-                                 eval_decision=last.eval_decision, allowed=last.allowed,
-                                 started_by=last.started_by, matched=last.matched)
+        intervals[-1] = replace(intervals[-1], end=iso(end_us), end_us=end_us, ended_by=None)
     return TimelineResult(as_of=as_of, principal=principal, action=action, resource=resource,
                           start=iso(start_us), end=iso(end_us), intervals=tuple(intervals), notes=tuple(notes))
+
+
+def depends_on_context(decision: Any) -> bool:
+    """The answer would differ with context the request does not give: a missing key settles it
+    (an implicit deny that the key could turn into an allow, or an allow a conditional deny could
+    take back), or the engine marked it conditional. An explicit deny never depends on it."""
+    if decision.eval_decision == "explicitDeny":
+        return False
+    return bool(decision.conditional or decision.missing_context_values)
 
 
 def dedupe(items: list[FactChange]) -> tuple[FactChange, ...]:

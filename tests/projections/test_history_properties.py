@@ -68,5 +68,5 @@ class TestTimelineEqualsNaiveReplay:
             for principal in callers:
                 for action, resource in PAIRS:
                     tl = ledger.timeline(principal, action, resource, start=t(0), end=t(last + 30))
-                    got = [(iv.start_us, iv.end_us, iv.eval_decision) for iv in tl.intervals]
+                    got = [(iv.start_us, iv.end_us, iv.eval_decision, iv.conditional) for iv in tl.intervals]
                     assert naive_timeline(events, principal, action, resource, start, end) == got

@@ -81,7 +81,9 @@ class TestHistoryShape:
         # `notes` (extension): before t(3) alice does not exist yet, which the timeline says as can does
         assert ["as_of", "principal", "action", "resource", "start", "end", "intervals", "notes"] == keys(body)
         interval = ["start", "start_us", "end", "end_us", "EvalDecision", "allowed", "started_by", "matched"]
-        assert [[*interval, "ended_by"]] * 2 + [interval] == [keys(iv) for iv in body["intervals"]]
+        extension = ["conditional", "MissingContextValues"]
+        assert [[*interval, "ended_by", *extension]] * 2 + [[*interval, *extension]] == [
+            keys(iv) for iv in body["intervals"]]
         assert ["position", "event_type", "fact", "change"] == keys(body["intervals"][1]["started_by"][0])
 
     def test_diff_items_name_before_after_causes_and_statements(self, told: Ledger) -> None:

@@ -3,6 +3,7 @@ column showing the interval in force at that column's time."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ledger.cli.timeline_view import CHARS, timeline_lines
@@ -37,16 +38,28 @@ class TestTheBar:
 
     def test_a_conditional_allow_has_its_own_character(self) -> None:
         """An interval allowed only under a condition is drawn with '~'."""
-        iv: Any = _result([("2024-03-01T00:00:00Z", None, "allowed", True)], "2024-03-01T00:00:00Z",
-                          "2024-03-02T00:00:00Z").intervals[0]
-
-        class Conditional:
-            def __getattr__(self, name: str) -> Any:
-                return True if name == "conditional" else getattr(iv, name)
-
+        iv = _result([("2024-03-01T00:00:00Z", None, "allowed", True)], "2024-03-01T00:00:00Z",
+                     "2024-03-02T00:00:00Z").intervals[0]
         result = TimelineResult(as_of={}, principal="p", action="a", resource="r", start="2024-03-01T00:00:00Z",
-                                end="2024-03-02T00:00:00Z", intervals=(Conditional(),))  # type: ignore[arg-type]
+                                end="2024-03-02T00:00:00Z", intervals=(replace(iv, conditional=True),))
         assert "~" * 30 == timeline_lines(result, 30)[0]
+
+    def test_the_demo_roles_put_is_conditional_once_its_policy_exists(self, tmp_path: Any) -> None:
+        """MediaConvertRole's s3:PutObject into the archive needs s3:x-amz-acl (the story's bucket
+        policy): the timeline says conditional, with that key, from the grant on, never plain deny."""
+        from ledger import Ledger
+        from ledger.application.demo import ROLE_ARN, record_story
+
+        with Ledger.open(f"sqlite:///{tmp_path / 'demo.db'}") as ledger:
+            record_story(ledger)
+            tl = ledger.timeline(ROLE_ARN, "s3:PutObject", "arn:aws:s3:::archive-media-out/x.mp4",
+                                 start="2024-01-01T00:00:00Z", end="2024-04-01T00:00:00Z")
+            can = ledger.can(ROLE_ARN, "s3:PutObject", "arn:aws:s3:::archive-media-out/x.mp4",
+                             at="2024-03-01T00:00:00Z")
+        last = tl.intervals[-1]
+        assert (True, ("s3:x-amz-acl",)) == (last.conditional, last.missing_context)
+        assert ("implicitDeny", ("s3:x-amz-acl",)) == (can.eval_decision, can.decision.missing_context_values)
+        assert "~" in timeline_lines(tl, 60)[0]
 
     def test_a_short_interval_still_shows(self) -> None:
         """A minute-long allow in a month-long window gets at least one column."""
