@@ -332,13 +332,14 @@ class EventStore:
                 raise DuplicateSourceError("an event with this source id is already recorded") from None
             raise ConcurrencyError("another writer changed the same account first; nothing was written") from None
         except RecorderOperationalError as error:
+            # psycopg's pipeline mode may report a source id's unique violation as "pipeline aborted".
+            if source_keys and "pipeline aborted" in str(error) and self.existing_source_keys(source_keys):
+                raise DuplicateSourceError("an event with this source id is already recorded") from None
             raise StoreError(f"store unavailable: {_first_line(error)}") from None
         return list(positions or [])
 
     def existing_source_keys(self, keys: Sequence[str]) -> set[str]:
-        if not keys:
-            return set()
-        return set(self.recorder.existing_source_keys(list(keys)))
+        return set(self.recorder.existing_source_keys(list(keys))) if keys else set()
 
     # -- reading ---------------------------------------------------------------------------
 
