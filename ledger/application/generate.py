@@ -203,8 +203,15 @@ def _attach_group_policy(g: _Gen, world: _World) -> None:
 
 
 def _new_policy_version(g: _Gen, world: _World) -> None:
-    """A new version, default 60% of the time; at AWS's five versions, the oldest non-default goes."""
+    """A new version, default 60% of the time."""
     p = g.rnd.choice(world.policies)
+    default = g.rnd.random() < 0.6
+    add_policy_version(g, p, _doc({"Effect": g.rnd.choice(["Allow", "Allow", "Deny"]),
+                                   "Action": g.rnd.sample(_ACTIONS, 2), "Resource": "*"}), default)
+
+
+def add_policy_version(g: _Gen, p: dict[str, Any], document: Any, default: bool) -> None:
+    """AWS keeps five versions: at five, the oldest non-default one is deleted first."""
     if len(p["versions"]) >= 5:
         victim = next(v for v in p["versions"] if v != p["default"])
         p["versions"].remove(victim)
@@ -212,12 +219,11 @@ def _new_policy_version(g: _Gen, world: _World) -> None:
     vid = f"v{p['next']}"
     p["next"] += 1
     p["versions"].append(vid)
-    default = g.rnd.random() < 0.6
     if default:
         p["default"] = vid
+        p["document"] = document
     g.emit(ev.PolicyVersionCreated, p["account"], policy_id=p["id"], policy_arn=p["arn"], version_id=vid,
-           set_as_default=default, document=_doc({"Effect": g.rnd.choice(["Allow", "Allow", "Deny"]),
-                                                  "Action": g.rnd.sample(_ACTIONS, 2), "Resource": "*"}))
+           set_as_default=default, document=document)
 
 
 def _assume_role(g: _Gen, world: _World) -> None:

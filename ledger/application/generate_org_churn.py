@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from ledger.application.generate import add_policy_version
 from ledger.application.generate_org import (
     OrgWorld,
     _OrgGen,
@@ -104,25 +105,9 @@ def job(g: _OrgGen, world: OrgWorld) -> None:
            owner_account=a)
 
 
-def _new_version(g: _OrgGen, p: dict[str, Any], document: dict[str, Any], default: bool) -> None:
-    """AWS keeps five versions: at five, the oldest non-default one is deleted first."""
-    if len(p["versions"]) >= 5:
-        victim = next(v for v in p["versions"] if v != p["default"])
-        p["versions"].remove(victim)
-        g.emit(ev.PolicyVersionDeleted, p["account"], policy_id=p["id"], policy_arn=p["arn"], version_id=victim)
-    vid = f"v{p['next']}"
-    p["next"] += 1
-    p["versions"].append(vid)
-    if default:
-        p["default"] = vid
-        p["document"] = document
-    g.emit(ev.PolicyVersionCreated, p["account"], policy_id=p["id"], policy_arn=p["arn"], version_id=vid,
-           set_as_default=default, document=document)
-
-
 def policy_version(g: _OrgGen, world: OrgWorld) -> None:
     p = world.policies[world.policy_keys[g.rnd.randrange(len(world.policy_keys))]]
-    _new_version(g, p, next_document(p["document"], g.rnd), g.rnd.random() < 0.7)
+    add_policy_version(g, p, next_document(p["document"], g.rnd), g.rnd.random() < 0.7)
 
 
 def rollout(g: _OrgGen, world: OrgWorld) -> None:
@@ -130,7 +115,7 @@ def rollout(g: _OrgGen, world: OrgWorld) -> None:
     name = world.policy_keys[g.rnd.randrange(len(world.policy_keys))][1]
     document = next_document(world.policies[(world.identity, name)]["document"], g.rnd)
     for a in world.accounts:
-        _new_version(g, world.policies[(a, name)], document, True)
+        add_policy_version(g, world.policies[(a, name)], document, True)
 
 
 def rollback(g: _OrgGen, world: OrgWorld) -> None:
